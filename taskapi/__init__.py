@@ -1,0 +1,51 @@
+"""taskapi: a task-management REST API for browser frontends."""
+
+from flask import Flask
+
+from .config import Config, config_from_env
+
+
+def create_app(config_class: type[Config] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    config = (config_class or config_from_env())(app.instance_path)
+    app.config.from_object(config)
+
+    from . import auth, cli, db, errors, jsonio, logs
+    from .extensions import api, cors, jwt
+    from .health import blp as health_blueprint
+    from .tasks import blp as tasks_blueprint
+
+    app.json = jsonio.ORJSONProvider(app)
+    logs.init_app(app)
+    db.init_app(app)
+    jwt.init_app(app)
+    auth.init_app(app)
+    cors.init_app(
+        app,
+        origins=app.config["CORS_ORIGINS"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "If-None-Match",
+            "Idempotency-Key",
+            "X-Request-ID",
+        ],
+        expose_headers=[
+            "ETag",
+            "Location",
+            "Link",
+            "X-Total-Count",
+            "X-Pagination",
+            "X-Request-ID",
+            "Retry-After",
+        ],
+        max_age=600,
+    )
+    api.init_app(app)
+    api.register_blueprint(health_blueprint)
+    api.register_blueprint(tasks_blueprint)
+    errors.init_app(app)
+    cli.init_app(app)
+
+    return app

@@ -1,0 +1,144 @@
+"""flask commands: `flask --app wsgi <command> --help` explains each."""
+
+import random
+from datetime import timedelta
+from pathlib import Path
+
+import click
+import jwt
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from flask import current_app
+from flask.cli import AppGroup
+
+from . import queries
+from .auth import MAX_USER_ID_LENGTH
+from .db import get_engine
+from .models import PRIORITIES, utcnow
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+db_cli = AppGroup("db", help="Database schema migrations (Alembic).")
+
+
+def alembic_config() -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = get_engine(current_app)
+    return config
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision):
+    """Migrate the database up to REVISION (default: the newest)."""
+    command.upgrade(alembic_config(), revision)
+
+
+@db_cli.command("downgrade")
+@click.argument("revision", default="-1")
+def db_downgrade(revision):
+    """Migrate the database down to REVISION (default: one step)."""
+    command.downgrade(alembic_config(), revision)
+
+
+@db_cli.command("current")
+def db_current():
+    """Show the revision the database is at."""
+    command.current(alembic_config(), verbose=False)
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration does.")
+@click.option(
+    "--autogenerate", is_flag=True, help="Diff the models against the database."
+)
+def db_revision(message, autogenerate):
+    """Write a new migration script to review and edit."""
+    command.revision(alembic_config(), message=message, autogenerate=autogenerate)
+
+
+def user_id_argument(value: str) -> str:
+    if not 0 < len(value) <= MAX_USER_ID_LENGTH:
+        raise click.BadParameter(f"must be 1-{MAX_USER_ID_LENGTH} characters")
+    return value
+
+
+@click.command("create-token")
+@click.argument("user_id", callback=lambda ctx, param, value: user_id_argument(value))
+@click.option(
+    "--minutes",
+    default=60,
+    show_default=True,
+    type=click.IntRange(1, 60 * 24 * 30),
+    help="How long the token stays valid.",
+)
+def create_token(user_id, minutes):
+    """Print an HS256 token for USER_ID signed with the app's secret (for local use)."""
+    now = utcnow()
+    claims = {"sub": user_id, "iat": now, "exp": now + timedelta(minutes=minutes)}
+    click.echo(
+        jwt.encode(claims, current_app.config["JWT_SECRET_KEY"], algorithm="HS256")
+    )
+
+
+DEMO_TITLES = (
+    "Buy milk",
+    "Call the plumber",
+    "Write the quarterly report",
+    "Book flights",
+    "Renew passport",
+    "Water the plants",
+    "Review pull request",
+    "Plan the party",
+)
+DEMO_TAGS = ("home", "work", "errands", "travel", "urgent-ish")
+
+
+@click.command("seed-demo")
+@click.argument("user_id", callback=lambda ctx, param, value: user_id_argument(value))
+@click.option(
+    "--count",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="How many tasks to create.",
+)
+def seed_demo(user_id, count):
+    """Create COUNT sample tasks for USER_ID."""
+    rng = random.Random(user_id)
+    for number in range(1, count + 1):
+        queries.create_task(
+            user_id,
+            {
+                "title": f"{rng.choice(DEMO_TITLES)} #{number}",
+                "description": rng.choice([None, "Created by seed-demo."]),
+                "priority": rng.choice(PRIORITIES),
+                "completed": rng.random() < 0.3,
+                "due_date": rng.choice(
+                    [None, utcnow() + timedelta(days=rng.randint(-3, 30))]
+                ),
+                "tags": rng.sample(DEMO_TAGS, rng.randint(0, 2)),
+            },
+        )
+    click.echo(f"Created {count} tasks for {user_id}.")
+
+
+@click.command("purge-deleted")
+@click.option(
+    "--older-than",
+    "days",
+    required=True,
+    type=click.IntRange(min=0),
+    help="Purge tasks deleted at least DAYS days ago.",
+)
+def purge_deleted(days):
+    """Remove soft-deleted tasks for good."""
+    purged = queries.purge_deleted(before=utcnow() - timedelta(days=days))
+    click.echo(f"Purged {purged} deleted task(s) older than {days} day(s).")
+
+
+def init_app(app) -> None:
+    app.cli.add_command(db_cli)
+    for cmd in (create_token, seed_demo, purge_deleted):
+        app.cli.add_command(cmd)

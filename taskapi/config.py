@@ -1,0 +1,137 @@
+"""Configuration classes, read from the environment when instantiated.
+
+`APP_ENV` picks the class (`production` unless told otherwise); tests subclass
+`TestingConfig`. Nothing is read at import time.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+MIN_SECRET_LENGTH = 32
+
+
+def database_url(url: str) -> str:
+    """Make the URLs that PaaS providers and Neon hand out mean psycopg2.
+
+    SQLAlchemy 2.1 maps a bare `postgresql://` to psycopg 3, and `postgres://`
+    (Heroku's spelling) to nothing at all.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
+
+
+def cors_origins(value: str) -> list[str]:
+    return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+
+
+class Config:
+    ENV_NAME = "production"
+    TESTING = False
+    JSON_SORT_KEYS = False
+    MAX_CONTENT_LENGTH = 1024 * 1024  # larger bodies are answered 413
+    # flask-smorest / OpenAPI
+    API_TITLE = "taskapi"
+    API_VERSION = "1.0.0"
+    OPENAPI_VERSION = "3.0.3"
+    # flask-jwt-extended: HS256 with the shared secret, from the Authorization header only
+    JWT_TOKEN_LOCATION = ["headers"]
+    JWT_ALGORITHM = "HS256"
+    JWT_DECODE_ALGORITHMS = ["HS256"]
+    JWT_DECODE_LEEWAY = 30
+    # flask-jwt-extended rejects tokens that lack its identity claim. Better Auth's
+    # session JWT has no `sub`, so the claim it checks for is `exp` (which the
+    # contract requires anyway) and auth.py reads the user id from `sub` or `user.id`.
+    JWT_IDENTITY_CLAIM = "exp"
+
+    def __init__(self, instance_path: str | os.PathLike = "instance"):
+        env = os.environ
+        self.INSTANCE_PATH = Path(instance_path)
+        self.SQLALCHEMY_DATABASE_URI = database_url(
+            env.get("DATABASE_URL") or self.default_database_url()
+        )
+        self.CORS_ORIGINS = cors_origins(
+            env.get("CORS_ORIGINS")
+            or env.get("FRONTEND_URL")
+            or "http://localhost:3000"
+        )
+        self.JWT_SECRET_KEY = (
+            env.get("BETTER_AUTH_SECRET")
+            or env.get("JWT_SECRET_KEY")
+            or self.default_secret()
+        )
+        self.JWT_ISSUER = env.get("JWT_ISSUER") or None
+        self.JWT_AUDIENCE = env.get("JWT_AUDIENCE") or None
+        self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO").upper()
+        self.check()
+
+    def default_database_url(self) -> str:
+        raise RuntimeError(
+            "DATABASE_URL is not set. Point it at PostgreSQL "
+            "(postgresql://user:password@host/dbname), or set APP_ENV=development "
+            "to use a local SQLite file."
+        )
+
+    def default_secret(self) -> str:
+        return ""
+
+    def check(self) -> None:
+        if len(self.JWT_SECRET_KEY) < MIN_SECRET_LENGTH:
+            raise RuntimeError(
+                f"BETTER_AUTH_SECRET (or JWT_SECRET_KEY) must be set to the secret shared "
+                f"with Better Auth, at least {MIN_SECRET_LENGTH} characters long "
+                f"(got {len(self.JWT_SECRET_KEY)}). Generate one with "
+                "`openssl rand -base64 32`, or set APP_ENV=development for local use."
+            )
+
+
+class ProductionConfig(Config):
+    pass
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+
+    def default_database_url(self) -> str:
+        return f"sqlite:///{self.INSTANCE_PATH.resolve() / 'taskapi.sqlite3'}"
+
+    def default_secret(self) -> str:
+        """A random secret, kept in the instance folder so the server and
+        `flask create-token` agree on it across restarts."""
+        path = self.INSTANCE_PATH / "dev-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        self.GENERATED_SECRET_PATH = str(path)
+        return path.read_text().strip()
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+
+    def default_database_url(self) -> str:
+        return "sqlite:///:memory:"
+
+    def default_secret(self) -> str:
+        return "testing-secret-testing-secret-testing-secret"
+
+
+CONFIGS = {
+    "production": ProductionConfig,
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    name = os.environ.get("APP_ENV", "production").strip().lower()
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(
+            f"APP_ENV={name!r} is not one of {', '.join(CONFIGS)}"
+        ) from None

@@ -1,0 +1,78 @@
+"""One place that turns every error into the contract's JSON error body.
+
+{"status": 422, "title": "Unprocessable Entity", "detail": "Validation failed",
+ "errors": {"json": {"title": ["Shorter than minimum length 1."]}}}
+"""
+
+import marshmallow as ma
+from flask import current_app, g, jsonify
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
+
+RETRY_AFTER_SECONDS = 5
+
+
+class ErrorSchema(ma.Schema):
+    """The error body, for the OpenAPI document."""
+
+    status = ma.fields.Integer(metadata={"description": "HTTP status code"})
+    title = ma.fields.String(metadata={"description": "HTTP status phrase"})
+    detail = ma.fields.String(metadata={"description": "What went wrong, for people"})
+    errors = ma.fields.Dict(
+        metadata={"description": "422 only: messages by location, then by field"}
+    )
+
+
+def error_response(status: int, detail: str, errors=None, headers=None):
+    body = {
+        "status": status,
+        "title": HTTP_STATUS_CODES.get(status, "Error"),
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def http_error(error: HTTPException):
+    """Answer any werkzeug/webargs/flask-smorest HTTPException."""
+    if isinstance(error, InternalServerError):
+        return internal_error()
+    data = getattr(error, "data", None) or {}
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    headers.update(data.get("headers") or {})
+    errors = data.get("errors") or data.get("messages")
+    if error.code == 422:
+        detail = data.get("message") or "Validation failed"
+    else:
+        detail = data.get("message") or error.description or error.name
+        errors = None
+    return error_response(error.code, detail, errors, headers)
+
+
+def internal_error():
+    # Flask has already logged the exception with its traceback (see logs.py).
+    return error_response(
+        500,
+        f"An unexpected error occurred. Request id: {g.get('request_id', '-')}.",
+    )
+
+
+def database_unavailable(error):
+    """The database could not be reached (or timed out): the client may retry shortly."""
+    current_app.logger.warning("database unavailable: %s", error.orig)
+    return error_response(
+        503,
+        "The database is unavailable right now; retry shortly.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def init_app(app) -> None:
+    for error in (OperationalError, InterfaceError):
+        app.register_error_handler(error, database_unavailable)

@@ -1,0 +1,28 @@
+"""Flask extensions, created bare here and init_app'ed by the factory."""
+
+import flask_smorest
+from flask_cors import CORS
+from flask_jwt_extended import JWTManager
+
+from .errors import ErrorSchema, http_error
+from .jsonio import Parser
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's Api answering errors with the contract's JSON body."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error):
+        return http_error(error)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint reading bodies by the contract's rules."""
+
+    ARGUMENTS_PARSER = Parser()
+
+
+api = Api()
+jwt = JWTManager()
+cors = CORS()

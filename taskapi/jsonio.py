@@ -1,0 +1,56 @@
+"""JSON in and out: orjson for responses, and the request body rules of the contract.
+
+The body rules, in the order they apply: over 1 MiB -> 413; empty -> 400 (unless the
+schema says the body is optional); not `application/json` -> 415; not valid UTF-8
+JSON -> 400. What the JSON says is then the schema's business (422).
+"""
+
+import orjson
+from flask.json.provider import JSONProvider
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+
+
+class ORJSONProvider(JSONProvider):
+    def dumps(self, obj, **kwargs) -> str:
+        return orjson.dumps(obj, default=self._default).decode()
+
+    def loads(self, s, **kwargs):
+        return orjson.loads(s)
+
+    def response(self, *args, **kwargs):
+        obj = self._prepare_response_obj(args, kwargs)
+        return self._app.response_class(
+            orjson.dumps(obj, default=self._default), mimetype="application/json"
+        )
+
+    @staticmethod
+    def _default(obj):
+        raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+def is_json_media_type(mimetype: str) -> bool:
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
+
+
+class Parser(FlaskParser):
+    """webargs' Flask parser with the contract's body rules."""
+
+    def load_json(self, req, schema):
+        body = req.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+        if not body:
+            if getattr(schema, "body_optional", False):
+                return {}
+            raise BadRequest("The request body is empty; a JSON object was expected.")
+        if not is_json_media_type(req.mimetype):
+            raise UnsupportedMediaType(
+                "The request body must be JSON, sent with Content-Type: application/json."
+            )
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            # orjson also refuses invalid UTF-8, lone surrogates, integers past
+            # 64 bits and nesting deeper than 1024 levels.
+            raise BadRequest("The request body is not valid JSON.") from None

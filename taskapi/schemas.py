@@ -1,0 +1,201 @@
+"""Marshmallow schemas: every check on what a client sends lives here."""
+
+import re
+from datetime import datetime, time, timezone
+
+import marshmallow as ma
+from marshmallow import ValidationError, fields, validate
+
+from .models import DEFAULT_PRIORITY, PRIORITIES
+
+READ_ONLY_FIELDS = ("id", "user_id", "created_at", "updated_at", "completed_at")
+MAX_TAGS = 20
+MAX_PAGE_OFFSET = (
+    2**31 - 1
+)  # deeper pages are refused, not sent to the database as OFFSET
+
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}"  # date
+    r"(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"  # time, seconds optional
+    r"(?:[Zz]|[+-]\d{2}:\d{2})?)?"  # offset; none means UTC
+)
+
+
+# Fields ----------------------------------------------------------------------
+
+
+class Text(fields.String):
+    """A string of Unicode text: no NUL, no lone surrogates; optionally trimmed."""
+
+    def __init__(self, *, strip: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.strip = strip
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in value:
+            raise ValidationError("Must not contain NUL characters.")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("Must be valid Unicode text.") from None
+        return value.strip() if self.strip else value
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON `true` or `false`, nothing else (not 1, not "yes")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class QueryBoolean(fields.Boolean):
+    """`true` or `false` in a query string."""
+
+    truthy = {"true"}
+    falsy = {"false"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = value.lower()
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Priority(Text):
+    """`low`, `medium`, `high` or `urgent`, in any letter case."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            validate=validate.OneOf(PRIORITIES),
+            metadata={"enum": list(PRIORITIES)},
+            **kwargs,
+        )
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).lower()
+
+
+class UTCDateTime(fields.DateTime):
+    """RFC 3339 in UTC with a `Z`. Input: a date-time (no offset means UTC) or a
+    bare date (midnight UTC)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+            raise ValidationError(
+                "Not a valid RFC 3339 date-time (e.g. 2026-12-01T09:00:00Z) or date "
+                "(2026-12-01)."
+            )
+        try:
+            parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+            if len(value) == 10:
+                parsed = datetime.combine(parsed.date(), time())
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=timezone.utc)
+            return parsed.astimezone(timezone.utc)
+        except (ValueError, OverflowError):
+            raise ValidationError("Not a valid date-time: out of range.") from None
+
+
+class Tags(fields.List):
+    """Up to 20 tags of 1-50 characters: trimmed, lower-cased, first of duplicates kept."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            Text(strip=True, validate=validate.Length(1, 50)),
+            validate=validate.Length(max=MAX_TAGS),
+            **kwargs,
+        )
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, list) and len(value) > MAX_TAGS:
+            raise ValidationError(f"At most {MAX_TAGS} tags.")
+        tags = super()._deserialize(value, attr, data, **kwargs)
+        return list(dict.fromkeys(tag.lower() for tag in tags))
+
+
+# Task bodies -------------------------------------------------------------------
+
+
+class TaskSchema(ma.Schema):
+    """A task, as the API answers it."""
+
+    id = fields.UUID()
+    user_id = fields.String()
+    title = fields.String()
+    description = fields.String(allow_none=True)
+    completed = fields.Boolean()
+    completed_at = UTCDateTime(allow_none=True)
+    priority = fields.String(metadata={"enum": list(PRIORITIES)})
+    due_date = UTCDateTime(allow_none=True)
+    tags = fields.List(fields.String())
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+
+
+class _TaskInput(ma.Schema):
+    """Fields a client may write; anything else in the body is a 422."""
+
+    description = Text(allow_none=True, validate=validate.Length(max=2000))
+    due_date = UTCDateTime(allow_none=True)
+    tags = Tags(allow_none=True)
+
+    @ma.pre_load
+    def refuse_read_only_fields(self, data, **kwargs):
+        if isinstance(data, dict):
+            present = [name for name in READ_ONLY_FIELDS if name in data]
+            if present:
+                raise ValidationError(
+                    {name: ["Read-only field: the server sets it."] for name in present}
+                )
+        return data
+
+    @ma.post_load
+    def null_tags_are_none(self, data, **kwargs):
+        if "tags" in data and data["tags"] is None:
+            data["tags"] = []
+        return data
+
+
+class TaskCreateSchema(_TaskInput):
+    title = Text(required=True, strip=True, validate=validate.Length(1, 200))
+    completed = StrictBoolean(load_default=False)
+    priority = Priority(load_default=DEFAULT_PRIORITY)
+
+
+class TaskUpdateSchema(_TaskInput):
+    """Every field optional; only the fields given are applied."""
+
+    title = Text(strip=True, validate=validate.Length(1, 200))
+    completed = StrictBoolean()
+    priority = Priority()
+
+
+class CompletionSchema(ma.Schema):
+    """No body or `{}` toggles; `{"completed": true|false}` sets the value."""
+
+    body_optional = True  # read by jsonio.Parser: an empty body is allowed here
+
+    completed = StrictBoolean()
+
+
+# Query strings -----------------------------------------------------------------
+
+
+class TaskQuerySchema(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE  # unknown query parameters are ignored
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(1, 100))
+
+    @ma.validates_schema
+    def page_within_reach(self, data, **kwargs):
+        if (data["page"] - 1) * data["per_page"] > MAX_PAGE_OFFSET:
+            raise ValidationError("Page is too large to serve.", "page")
