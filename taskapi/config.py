@@ -36,7 +36,7 @@ class Config:
     API_TITLE = "taskapi"
     API_VERSION = "1.0.0"
     OPENAPI_VERSION = "3.0.3"
-    # flask-jwt-extended: HS256 with the shared secret, from the Authorization header only
+    # flask-jwt-extended: HS256 with the shared secret, from the Authorization header
     JWT_TOKEN_LOCATION = ["headers"]
     JWT_ALGORITHM = "HS256"
     JWT_DECODE_ALGORITHMS = ["HS256"]
@@ -80,8 +80,8 @@ class Config:
     def check(self) -> None:
         if len(self.JWT_SECRET_KEY) < MIN_SECRET_LENGTH:
             raise RuntimeError(
-                f"BETTER_AUTH_SECRET (or JWT_SECRET_KEY) must be set to the secret shared "
-                f"with Better Auth, at least {MIN_SECRET_LENGTH} characters long "
+                "BETTER_AUTH_SECRET (or JWT_SECRET_KEY) must be set to the secret "
+                f"shared with Better Auth, at least {MIN_SECRET_LENGTH} characters "
                 f"(got {len(self.JWT_SECRET_KEY)}). Generate one with "
                 "`openssl rand -base64 32`, or set APP_ENV=development for local use."
             )

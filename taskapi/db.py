@@ -40,7 +40,7 @@ def engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         return {}
     return {
-        "pool_pre_ping": True,  # a connection dropped by the server is replaced, not used
+        "pool_pre_ping": True,  # a connection the server dropped is replaced
         "pool_recycle": 300,  # Neon and PgBouncer close idle connections
         "connect_args": {"connect_timeout": 5},
     }

@@ -64,7 +64,7 @@ def internal_error():
 
 
 def database_unavailable(error):
-    """The database could not be reached (or timed out): the client may retry shortly."""
+    """The database could not be reached or timed out: the client may retry."""
     current_app.logger.warning("database unavailable: %s", error.orig)
     return error_response(
         503,

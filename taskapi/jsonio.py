@@ -46,7 +46,7 @@ class Parser(FlaskParser):
             raise BadRequest("The request body is empty; a JSON object was expected.")
         if not is_json_media_type(req.mimetype):
             raise UnsupportedMediaType(
-                "The request body must be JSON, sent with Content-Type: application/json."
+                "The request body must be JSON (Content-Type: application/json)."
             )
         try:
             return orjson.loads(body)

@@ -104,7 +104,7 @@ class UTCDateTime(fields.DateTime):
 
 
 class Tags(fields.List):
-    """Up to 20 tags of 1-50 characters: trimmed, lower-cased, first of duplicates kept."""
+    """Up to 20 tags of 1-50 characters: trimmed, lower-cased, duplicates merged."""
 
     def __init__(self, **kwargs):
         super().__init__(
