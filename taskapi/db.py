@@ -6,11 +6,22 @@ the app context ends. The engine is made in `init_app`, never at import time.
 
 from datetime import datetime, timezone
 
+from flask import current_app
 from sqlalchemy import DateTime, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
+from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.types import TypeDecorator
 
-Session = scoped_session(sessionmaker(expire_on_commit=False))
+
+class AppSession(OrmSession):
+    """Uses the engine of the app in context, as Flask-SQLAlchemy's session does,
+    so that several apps (tests, tools) can live in one process."""
+
+    def get_bind(self, *args, **kwargs):
+        return current_app.extensions["sqlalchemy_engine"]
+
+
+Session = scoped_session(sessionmaker(class_=AppSession, expire_on_commit=False))
 
 
 class UTCDateTime(TypeDecorator):
@@ -58,7 +69,6 @@ def init_app(app) -> None:
     engine = create_engine(url, **engine_options(url))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    Session.configure(bind=engine)
     app.extensions["sqlalchemy_engine"] = engine
 
     @app.teardown_appcontext

@@ -11,9 +11,13 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 
+# Validation errors key list items by index (an int): allow non-string keys.
+DUMPS_OPTIONS = orjson.OPT_NON_STR_KEYS
+
+
 class ORJSONProvider(JSONProvider):
     def dumps(self, obj, **kwargs) -> str:
-        return orjson.dumps(obj, default=self._default).decode()
+        return orjson.dumps(obj, default=self._default, option=DUMPS_OPTIONS).decode()
 
     def loads(self, s, **kwargs):
         return orjson.loads(s)
@@ -21,7 +25,8 @@ class ORJSONProvider(JSONProvider):
     def response(self, *args, **kwargs):
         obj = self._prepare_response_obj(args, kwargs)
         return self._app.response_class(
-            orjson.dumps(obj, default=self._default), mimetype="application/json"
+            orjson.dumps(obj, default=self._default, option=DUMPS_OPTIONS),
+            mimetype="application/json",
         )
 
     @staticmethod

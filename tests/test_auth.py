@@ -1,0 +1,202 @@
+"""Only a valid bearer token opens the API, and it names the user."""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+
+from tests.conftest import SECRET, User, make_token
+
+
+def b64(data: dict) -> str:
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def call(client, token=None, *, scheme="Bearer", path="/api/tasks"):
+    headers = {"Authorization": f"{scheme} {token}"} if token is not None else {}
+    return client.get(path, headers=headers)
+
+
+def assert_401(response):
+    assert response.status_code == 401, response.data
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    body = response.get_json()
+    assert body["status"] == 401
+    assert body["title"] == "Unauthorized"
+    assert isinstance(body["detail"], str) and body["detail"]
+
+
+def test_no_token_is_401_with_a_bearer_challenge(client):
+    response = call(client)
+    assert_401(response)
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_every_route_needs_a_token(client, alice):
+    task = alice.create()
+    for prefix in (f"/api/{alice.id}", "/api"):
+        for method, path in [
+            ("GET", "/tasks"),
+            ("POST", "/tasks"),
+            ("GET", f"/tasks/{task['id']}"),
+            ("PUT", f"/tasks/{task['id']}"),
+            ("PATCH", f"/tasks/{task['id']}"),
+            ("DELETE", f"/tasks/{task['id']}"),
+            ("PATCH", f"/tasks/{task['id']}/complete"),
+        ]:
+            assert_401(client.open(prefix + path, method=method, json={"title": "x"}))
+    assert alice.get(f"/tasks/{task['id']}").get_json() == task
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer",
+        "Bearer ",
+        "Basic dXNlcjpwYXNz",
+        "Token abc",
+        "Bearer a b",
+        "Bearer not-a-jwt",
+        "Bearer a.b.c",
+        "Bearer ....",
+        "Bearer eyJhbGciOiJIUzI1NiJ9.e30",
+        "bearer",
+        ",",
+    ],
+)
+def test_malformed_authorization_headers_are_401(client, header):
+    assert_401(client.get("/api/tasks", headers={"Authorization": header}))
+
+
+def test_a_token_signed_with_another_secret_is_401(client):
+    assert_401(call(client, make_token("alice", secret="x" * 40)))
+
+
+def test_a_tampered_payload_is_401(client):
+    header, _, signature = make_token("alice").split(".")
+    forged = b64({"sub": "mallory", "exp": int(time.time()) + 600})
+    assert_401(call(client, f"{header}.{forged}.{signature}"))
+
+
+def test_expiry_is_enforced_with_thirty_seconds_of_leeway(client):
+    assert call(client, make_token("alice", lifetime=-20)).status_code == 200
+    assert_401(call(client, make_token("alice", lifetime=-31)))
+    assert_401(call(client, make_token("alice", lifetime=-3600)))
+
+
+def test_a_token_without_exp_is_401(client):
+    assert_401(call(client, make_token("alice", exp=None)))
+
+
+@pytest.mark.parametrize("exp", ["tomorrow", float("inf"), float("nan"), [1], {"a": 1}])
+def test_a_nonsense_exp_is_401(client, exp):
+    payload = {"sub": "alice", "exp": exp}
+    token = f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64(payload)}"
+    signature = hmac.new(SECRET.encode(), token.encode(), hashlib.sha256).digest()
+    token += "." + base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+    assert_401(call(client, token))
+
+
+def test_tokens_from_the_future_are_401(client):
+    later = int(time.time()) + 120
+    assert_401(call(client, make_token("alice", nbf=later)))
+    assert_401(call(client, make_token("alice", iat=later)))
+
+
+@pytest.mark.parametrize("algorithm", ["HS384", "HS512"])
+def test_only_hs256_is_accepted_with_the_shared_secret(client, algorithm):
+    assert_401(call(client, make_token("alice", algorithm=algorithm)))
+
+
+def test_alg_none_is_401(client):
+    payload = {"sub": "alice", "exp": int(time.time()) + 600}
+    for alg in ("none", "None", "NONE"):
+        assert_401(call(client, f"{b64({'alg': alg, 'typ': 'JWT'})}.{b64(payload)}."))
+
+
+def test_tokens_in_the_query_string_are_ignored(client):
+    token = make_token("alice")
+    for name in ("jwt", "token", "access_token"):
+        assert_401(client.get(f"/api/tasks?{name}={token}"))
+
+
+def test_better_auth_session_jwts_name_the_user_in_user_id(client):
+    """Better Auth's own HS256 session JWT (cookie cache, strategy "jwt") has no sub."""
+    token = make_token(
+        sub=None,
+        session={
+            "id": "sess_1",
+            "userId": "kX3k9aBc",
+            "expiresAt": "2026-12-01T00:00:00Z",
+        },
+        user={"id": "kX3k9aBc", "email": "a@example.com", "name": "A"},
+        lifetime=300,
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    created = client.post(
+        "/api/tasks", json={"title": "From the session JWT"}, headers=headers
+    )
+    assert created.status_code == 201
+    assert created.get_json()["user_id"] == "kX3k9aBc"
+    assert client.get("/api/kX3k9aBc/tasks", headers=headers).status_code == 200
+
+
+def test_sub_wins_over_user_id(client):
+    token = make_token("from-sub", user={"id": "from-user"})
+    response = client.post(
+        "/api/tasks", json={"title": "x"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.get_json()["user_id"] == "from-sub"
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": ""},
+        {"sub": "x" * 256},
+        {"sub": 42},
+        {"sub": None},
+        {"sub": None, "user": "alice"},
+        {"sub": None, "user": {"id": ""}},
+        {"sub": None, "user": {"id": 7}},
+        {"sub": None, "user": {"name": "no id"}},
+        {"sub": None, "user": ["alice"]},
+    ],
+)
+def test_tokens_that_name_no_usable_user_are_401(client, claims):
+    assert_401(call(client, make_token(**claims)))
+
+
+@pytest.mark.parametrize(
+    "user_id",
+    [
+        "kX3k9aBcD3fGh1jK",
+        "0b9c2c1e-4f7e-4e54-9a39-5a2f8a1d6c11",
+        "12345",
+        "x" * 255,
+        "user@example.com",
+        "ünï-çødé",
+    ],
+)
+def test_user_ids_are_opaque_strings(client, user_id):
+    user = User(client, user_id, prefix="/api")
+    task = user.create(title="mine")
+    assert task["user_id"] == user_id
+    assert [t["id"] for t in user.get("/tasks").get_json()] == [task["id"]]
+
+
+def test_issuer_and_audience_are_not_checked_when_not_configured(client):
+    token = make_token(
+        "alice", iss="https://auth.example.com", aud="https://auth.example.com"
+    )
+    assert call(client, token).status_code == 200
+
+
+def test_a_token_for_another_user_in_the_path_is_403(client, alice, bob):
+    response = client.get(f"/api/{bob.id}/tasks", headers=alice.headers)
+    assert response.status_code == 403
+    assert response.get_json()["status"] == 403
