@@ -10,7 +10,6 @@ from flask.json.provider import JSONProvider
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
-
 # Validation errors key list items by index (an int): allow non-string keys.
 DUMPS_OPTIONS = orjson.OPT_NON_STR_KEYS
 
