@@ -9,6 +9,7 @@ says; both accept `*` and comma-separated lists of tags.
 """
 
 import hashlib
+
 from flask import current_app, request
 from werkzeug.datastructures import ETags
 from werkzeug.exceptions import PreconditionFailed

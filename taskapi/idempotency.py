@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import orjson
 from flask import current_app
-from sqlalchemy import delete
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.exceptions import Conflict, ServiceUnavailable
 
@@ -50,15 +50,31 @@ def fingerprint(fields: dict) -> str:
     return hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def _on_postgresql() -> bool:
+    return Session.get_bind().dialect.name == "postgresql"
+
+
 def _insert():
-    dialect = postgresql if Session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if _on_postgresql() else sqlite
     return dialect.insert(IdempotencyKey).on_conflict_do_nothing()
 
 
+def _expired(stored: IdempotencyKey) -> bool:
+    return stored.created_at < utcnow() - KEY_LIFETIME
+
+
 def _delete_expired(*conditions) -> int:
-    cutoff = utcnow() - KEY_LIFETIME
+    expired = select(IdempotencyKey.user_id, IdempotencyKey.key).where(
+        IdempotencyKey.created_at < utcnow() - KEY_LIFETIME, *conditions
+    )
+    if _on_postgresql():
+        # Rows another request is deleting right now are its business: skipping
+        # them means two cleanups never wait for (or deadlock on) each other.
+        expired = expired.with_for_update(skip_locked=True)
     result = Session.execute(
-        delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff, *conditions)
+        delete(IdempotencyKey).where(
+            tuple_(IdempotencyKey.user_id, IdempotencyKey.key).in_(expired)
+        )
     )
     return result.rowcount
 
@@ -84,8 +100,8 @@ def create_task_once(user_id: str, key: str, fields: dict) -> Task | Replay:
             return task
         Session.rollback()  # the task above is not created
         stored = Session.get(IdempotencyKey, (user_id, key), populate_existing=True)
-        if stored is None:  # the holder rolled back or the key just expired
-            continue
+        if stored is None or _expired(stored):
+            continue  # the holder rolled back, or the key expired: claim it again
         if stored.fingerprint != request_fingerprint:
             raise Conflict(
                 "This Idempotency-Key was already used with a different request "

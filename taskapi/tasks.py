@@ -72,7 +72,10 @@ class TaskById(MethodView):
     def get(self, task_id):
         """Get a task"""
         task = queries.get_task(g.user_id, task_id)
-        return not_modified(task) or (task, {"ETag": etag_of(task)})
+        unchanged = not_modified(task)
+        if unchanged is not None:
+            return unchanged
+        return task, {"ETag": etag_of(task)}
 
     @blp.arguments(TaskUpdateSchema)
     @blp.response(200, TaskSchema, headers={"ETag": STRING})

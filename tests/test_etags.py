@@ -2,6 +2,7 @@
 saves re-downloading it, and If-Match makes a stale write fail (412) instead of
 silently overwriting someone else's change."""
 
+import functools
 import re
 import uuid
 
@@ -261,7 +262,8 @@ def test_toggle_and_set_with_if_match(alice):
 
     # a second tab toggling with the tag it read before the first toggle fails
     assert alice.patch(url, headers={"If-Match": tag}).status_code == 412
-    assert alice.patch(url, json={"completed": False}, headers={"If-Match": tag}).status_code == 412
+    stale_set = alice.patch(url, json={"completed": False}, headers={"If-Match": tag})
+    assert stale_set.status_code == 412
     assert alice.get(f"/tasks/{task['id']}").get_json()["completed"] is True
 
     reopened = alice.patch(
@@ -282,7 +284,7 @@ def test_preflight_allows_the_conditional_headers_and_etag_is_readable(client, a
         headers={
             "Origin": origin,
             "Access-Control-Request-Method": "PUT",
-            "Access-Control-Request-Headers": "if-match, if-none-match, idempotency-key",
+            "Access-Control-Request-Headers": "if-match,if-none-match,idempotency-key",
         },
     )
     allowed = preflight.headers["Access-Control-Allow-Headers"].lower()
@@ -291,3 +293,99 @@ def test_preflight_allows_the_conditional_headers_and_etag_is_readable(client, a
 
     response = alice.get(f"/tasks/{task['id']}", headers={"Origin": origin})
     assert "ETag" in response.headers["Access-Control-Expose-Headers"]
+
+
+# Real concurrency: a gunicorn server, requests released at the same moment --------
+
+RACERS = 20
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [
+        ("PUT", "", lambda i: {"title": f"Writer {i}", "priority": "high"}),
+        ("PATCH", "", lambda i: {"title": f"Writer {i}"}),
+        ("PATCH", "/complete", lambda i: None),  # toggle
+        ("PATCH", "/complete", lambda i: {"completed": True}),
+    ],
+    ids=["PUT", "PATCH", "toggle", "set-completed"],
+)
+def test_writers_racing_with_one_if_match_one_wins_the_rest_get_412(
+    live_server, race, method, suffix, body
+):
+    alice = live_server.user("alice")
+    created = alice.request("POST", "/tasks", json={"title": "Contended"})
+    url = f"/tasks/{created.get_json()['id']}"
+    tag = created.headers["ETag"]
+
+    responses = race(
+        [
+            functools.partial(
+                alice.request,
+                method,
+                url + suffix,
+                json=body(i),
+                headers={"If-Match": tag},
+            )
+            for i in range(RACERS)
+        ]
+    )
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] + [412] * (RACERS - 1)
+    (winner,) = [r for r in responses if r.status_code == 200]
+    for loser in (r for r in responses if r.status_code == 412):
+        assert loser.get_json()["status"] == 412
+    final = alice.request("GET", url)
+    assert final.get_json() == winner.get_json()
+    assert final.headers["ETag"] == winner.headers["ETag"] != tag
+    assert final.get_json() != created.get_json()
+
+
+@pytest.mark.postgres_only
+def test_deleters_racing_with_one_if_match_delete_once(live_server, race):
+    alice = live_server.user("alice")
+    created = alice.request("POST", "/tasks", json={"title": "Contended"})
+    url = f"/tasks/{created.get_json()['id']}"
+    tag = created.headers["ETag"]
+
+    responses = race(
+        [
+            functools.partial(alice.request, "DELETE", url, headers={"If-Match": tag})
+            for _ in range(RACERS)
+        ]
+    )
+
+    # the others find the task gone, as any request after a delete does
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [204] + [404] * (RACERS - 1)
+    assert alice.request("GET", url).status_code == 404
+
+
+@pytest.mark.postgres_only
+def test_concurrent_edits_and_toggles_without_if_match_lose_no_update(
+    live_server, race
+):
+    alice = live_server.user("alice")
+    created = alice.request("POST", "/tasks", json={"title": "Busy"})
+    url = f"/tasks/{created.get_json()['id']}"
+    toggles = RACERS + 1  # odd: the task ends completed
+    calls = [
+        functools.partial(alice.request, "PATCH", url + "/complete")
+        for _ in range(toggles)
+    ] + [
+        functools.partial(alice.request, method, url, json={"description": f"edit {i}"})
+        for i, method in enumerate(["PUT", "PATCH"] * (RACERS // 2))
+    ]
+
+    responses = race(calls)
+
+    assert {response.status_code for response in responses} == {200}
+    # every write made its own version of the task: no two answered the same tag
+    tags = {response.headers["ETag"] for response in responses}
+    assert len(tags) == len(calls)
+    final = alice.request("GET", url)
+    assert final.headers["ETag"] in tags
+    assert final.get_json()["completed"] is True
+    assert final.get_json()["description"] in {f"edit {i}" for i in range(RACERS)}

@@ -1,6 +1,7 @@
 """A frontend on a flaky network retries a create: with an `Idempotency-Key` the
 retry answers the first 201 again instead of creating the task twice."""
 
+import functools
 import uuid
 from datetime import timedelta
 
@@ -203,3 +204,68 @@ def test_the_cli_purges_expired_keys(app, alice, bob):
     assert stored_keys(app, bob.id) == {"fresh"}
     # the task itself stays
     assert len(alice.get("/tasks").get_json()) == 1
+
+
+# Real concurrency: a gunicorn server, requests released at the same moment --------
+
+RACERS = 20
+
+
+@pytest.mark.postgres_only
+def test_simultaneous_posts_with_one_key_create_one_task(live_server, race):
+    alice = live_server.user("alice")
+    body = {"title": "Pay rent", "priority": "urgent"}
+
+    responses = race(
+        [
+            functools.partial(
+                alice.request,
+                "POST",
+                "/tasks",
+                json=body,
+                headers={"Idempotency-Key": "rent-2026-12"},
+            )
+            for _ in range(RACERS)
+        ]
+    )
+
+    tasks = alice.request("GET", "/tasks").get_json()
+    assert len(tasks) == 1
+    created = [r for r in responses if r.status_code == 201]
+    assert created, [r.status_code for r in responses]
+    assert all(r.status_code in (201, 409) for r in responses)
+    for response in created:
+        assert response.get_json() == tasks[0]
+        assert response.data == created[0].data
+        assert response.headers["Location"] == f"/api/{alice.id}/tasks/{tasks[0]['id']}"
+        assert response.headers["ETag"] == created[0].headers["ETag"]
+
+
+@pytest.mark.postgres_only
+def test_simultaneous_posts_with_one_key_and_two_bodies_create_one_task(
+    live_server, race
+):
+    alice = live_server.user("alice")
+    bodies = [{"title": "Version A"}, {"title": "Version B"}] * (RACERS // 2)
+
+    responses = race(
+        [
+            functools.partial(
+                alice.request,
+                "POST",
+                "/tasks",
+                json=body,
+                headers={"Idempotency-Key": "one-key"},
+            )
+            for body in bodies
+        ]
+    )
+
+    (task,) = alice.request("GET", "/tasks").get_json()
+    for body, response in zip(bodies, responses, strict=True):
+        if body["title"] == task["title"]:
+            assert response.status_code in (201, 409)
+            if response.status_code == 201:
+                assert response.get_json() == task
+        else:
+            assert response.status_code == 409
