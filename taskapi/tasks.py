@@ -59,9 +59,10 @@ class Tasks(MethodView):
         if key is None:
             task = queries.create_task(g.user_id, fields)
         else:
-            task = idempotency.create_task_once(g.user_id, key, fields)
-            if isinstance(task, idempotency.Replay):
-                return task.response(f"{request.path}/{task.task_id}")
+            outcome = idempotency.create_task_once(g.user_id, key, fields)
+            if isinstance(outcome, idempotency.Replay):
+                return outcome.response(f"{request.path}/{outcome.task_id}")
+            task = outcome
         return task, {"Location": f"{request.path}/{task.id}", "ETag": etag_of(task)}
 
 
