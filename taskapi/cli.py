@@ -11,7 +11,7 @@ from alembic.config import Config as AlembicConfig
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import queries
+from . import idempotency, queries
 from .auth import MAX_USER_ID_LENGTH
 from .db import get_engine
 from .models import PRIORITIES, utcnow
@@ -138,7 +138,14 @@ def purge_deleted(days):
     click.echo(f"Purged {purged} deleted task(s) older than {days} day(s).")
 
 
+@click.command("purge-idempotency-keys")
+def purge_idempotency_keys():
+    """Remove Idempotency-Key records older than 24 hours (they are expired)."""
+    purged = idempotency.purge_expired()
+    click.echo(f"Purged {purged} expired idempotency key(s).")
+
+
 def init_app(app) -> None:
     app.cli.add_command(db_cli)
-    for cmd in (create_token, seed_demo, purge_deleted):
+    for cmd in (create_token, seed_demo, purge_deleted, purge_idempotency_keys):
         app.cli.add_command(cmd)

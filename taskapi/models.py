@@ -59,3 +59,22 @@ class Task(Base):
     @priority.setter
     def priority(self, name: str) -> None:
         self.priority_rank = PRIORITY_RANK[name]
+
+
+class IdempotencyKey(Base):
+    """A POST /tasks that carried an `Idempotency-Key`, kept 24 hours so that a
+    retry with the same key answers the same 201 instead of creating again."""
+
+    __tablename__ = "idempotency_keys"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # SHA-256 of the validated request body: a retry must send the same one.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    task_id: Mapped[uuid.UUID]
+    # The first response, replayed as it was: body (exact bytes) and ETag.
+    response_body: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)

@@ -7,10 +7,11 @@ a task that does not exist.
 import uuid
 
 from sqlalchemy import case, delete, literal, select, update
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import NotFound, ServiceUnavailable
 
 from .db import Session
-from .models import Task, utcnow
+from .etags import IfMatch
+from .models import PRIORITY_RANK, Task, utcnow
 
 TASK_NOT_FOUND = "Task not found."
 
@@ -47,72 +48,167 @@ def list_tasks(user_id: str, page: int, per_page: int) -> list[Task]:
     return list(Session.scalars(query))
 
 
-def create_task(user_id: str, fields: dict) -> Task:
+def add_task(user_id: str, fields: dict) -> Task:
+    """Add a new task to the session (flushed, not committed)."""
     now = utcnow()
     task = Task(user_id=user_id, created_at=now, updated_at=now, **fields)
     if task.completed:
         task.completed_at = now
     Session.add(task)
+    Session.flush()
+    return task
+
+
+def create_task(user_id: str, fields: dict) -> Task:
+    task = add_task(user_id, fields)
     Session.commit()
     return task
 
 
-def update_task(task: Task, fields: dict) -> Task:
+# Writes to one task -------------------------------------------------------------
+#
+# A write that depends on what the task holds (If-Match, or "which fields differ")
+# reads the row, decides, then runs an UPDATE guarded by `version = <the version
+# read>`: if anyone changed the task in between, the UPDATE matches no row and the
+# write starts over from a fresh read. On PostgreSQL the read also locks the row
+# (FOR UPDATE), so concurrent writers queue instead of starting over.
+
+MAX_WRITE_ATTEMPTS = 5
+
+
+def _read_for_write(user_id: str, task_id: str, if_match: IfMatch | None) -> Task:
+    Session.rollback()  # a fresh snapshot on every attempt (SQLite keeps its own)
+    task = Session.scalars(
+        select(Task)
+        .where(*owned(user_id), Task.id == _task_uuid(task_id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if task is None:
+        raise NotFound(TASK_NOT_FOUND)
+    if if_match is not None:
+        if_match.check(task)
+    return task
+
+
+def _guarded_update(task: Task, conditions=(), **values) -> Task | None:
+    """UPDATE the task if it still has the version read; the new row, or None."""
+    return Session.scalars(
+        update(Task)
+        .where(
+            *owned(task.user_id),
+            Task.id == task.id,
+            Task.version == task.version,
+            *conditions,
+        )
+        .values(**values)
+        .returning(Task)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).one_or_none()
+
+
+def _too_busy():
+    return ServiceUnavailable(
+        "The task is being changed by other requests right now; retry.",
+        retry_after=1,
+    )
+
+
+def update_task(
+    user_id: str, task_id: str, fields: dict, if_match: IfMatch | None = None
+) -> Task:
     """Apply the fields that differ from the task's values; no difference, no write."""
-    changes = {
-        name: value for name, value in fields.items() if getattr(task, name) != value
+    for _attempt in range(MAX_WRITE_ATTEMPTS):
+        task = _read_for_write(user_id, task_id, if_match)
+        changes = {
+            name: value
+            for name, value in fields.items()
+            if getattr(task, name) != value
+        }
+        if not changes:
+            Session.commit()
+            return task
+        now = utcnow()
+        if "priority" in changes:
+            changes["priority_rank"] = PRIORITY_RANK[changes.pop("priority")]
+        if "completed" in changes:
+            changes["completed_at"] = now if changes["completed"] else None
+        updated = _guarded_update(
+            task, **changes, updated_at=now, version=Task.version + 1
+        )
+        if updated is not None:
+            Session.commit()
+            return updated
+    raise _too_busy()
+
+
+def _completion_values(completed: bool | None) -> dict:
+    """SET clause of a completion write: toggled (None) or set, computed by the
+    database from the row's current value."""
+    now = literal(utcnow(), Task.updated_at.type)
+    new_value = ~Task.completed if completed is None else literal(completed)
+    return {
+        "completed": new_value,
+        "completed_at": case((new_value, now), else_=None),
+        "updated_at": now,
+        "version": Task.version + 1,
     }
-    if not changes:
-        return task
-    now = utcnow()
-    for name, value in changes.items():
-        setattr(task, name, value)
-    if "completed" in changes:
-        task.completed_at = now if task.completed else None
-    task.updated_at = now
-    task.version += 1
-    Session.commit()
-    return task
 
 
-def set_completed(user_id: str, task_id: str, completed: bool | None) -> Task:
+def set_completed(
+    user_id: str, task_id: str, completed: bool | None, if_match: IfMatch | None = None
+) -> Task:
     """Toggle (`completed` None) or set completion in one atomic UPDATE.
 
     The new value is computed by the database from the row's current value, so
-    N concurrent toggles flip the task N times.
+    N concurrent toggles flip the task N times. Setting the value a task already
+    has is no change. With If-Match, the UPDATE is also guarded by the version
+    whose tag matched.
     """
-    now = literal(utcnow(), Task.updated_at.type)
-    new_value = ~Task.completed if completed is None else literal(completed)
-    conditions = [*owned(user_id), Task.id == _task_uuid(task_id)]
-    if completed is not None:
-        conditions.append(Task.completed != completed)  # setting is idempotent
-    statement = (
-        update(Task)
-        .where(*conditions)
-        .values(
-            completed=new_value,
-            completed_at=case((new_value, now), else_=None),
-            updated_at=now,
-            version=Task.version + 1,
+    if if_match is None:
+        conditions = [*owned(user_id), Task.id == _task_uuid(task_id)]
+        if completed is not None:
+            conditions.append(Task.completed != completed)  # setting is idempotent
+        statement = (
+            update(Task)
+            .where(*conditions)
+            .values(**_completion_values(completed))
+            .returning(Task)
+            .execution_options(synchronize_session=False)
         )
-        .returning(Task)
-        .execution_options(synchronize_session=False)
-    )
-    task = Session.scalars(statement).one_or_none()
-    Session.commit()
-    return task if task is not None else get_task(user_id, task_id)
+        task = Session.scalars(statement).one_or_none()
+        Session.commit()
+        return task if task is not None else get_task(user_id, task_id)
+    for _attempt in range(MAX_WRITE_ATTEMPTS):
+        task = _read_for_write(user_id, task_id, if_match)
+        if completed is not None and task.completed == completed:
+            Session.commit()
+            return task
+        updated = _guarded_update(task, **_completion_values(completed))
+        if updated is not None:
+            Session.commit()
+            return updated
+    raise _too_busy()
 
 
-def soft_delete(user_id: str, task_id: str) -> None:
-    result = Session.execute(
-        update(Task)
-        .where(*owned(user_id), Task.id == _task_uuid(task_id))
-        .values(deleted_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    Session.commit()
-    if result.rowcount == 0:
-        raise NotFound(TASK_NOT_FOUND)
+def soft_delete(user_id: str, task_id: str, if_match: IfMatch | None = None) -> None:
+    if if_match is None:
+        result = Session.execute(
+            update(Task)
+            .where(*owned(user_id), Task.id == _task_uuid(task_id))
+            .values(deleted_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        Session.commit()
+        if result.rowcount == 0:
+            raise NotFound(TASK_NOT_FOUND)
+        return
+    for _attempt in range(MAX_WRITE_ATTEMPTS):
+        task = _read_for_write(user_id, task_id, if_match)
+        if _guarded_update(task, deleted_at=utcnow()) is not None:
+            Session.commit()
+            return
+    raise _too_busy()
 
 
 def purge_deleted(before) -> int:

@@ -199,3 +199,27 @@ class TaskQuerySchema(ma.Schema):
     def page_within_reach(self, data, **kwargs):
         if (data["page"] - 1) * data["per_page"] > MAX_PAGE_OFFSET:
             raise ValidationError("Page is too large to serve.", "page")
+
+
+# Headers -----------------------------------------------------------------------
+
+
+class IdempotencyKeySchema(ma.Schema):
+    """The optional `Idempotency-Key` header of POST /tasks."""
+
+    class Meta:
+        unknown = ma.EXCLUDE  # every other header is none of this schema's business
+
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key",
+        validate=validate.Regexp(
+            # 1-255 printable ASCII characters, not only spaces
+            r"(?=[\x20-\x7e]{1,255}\Z) *[\x21-\x7e]",
+            error="Must be 1-255 printable ASCII characters, not only spaces "
+            "(a UUID is a good key).",
+        ),
+        metadata={
+            "description": "Retrying with the same key and body answers the first "
+            "201 again instead of creating another task (keys last 24 hours)."
+        },
+    )

@@ -7,11 +7,13 @@ token's user, else 403) and at /api/tasks... (the user comes from the token alon
 from flask import g, request
 from flask.views import MethodView
 
-from . import queries
+from . import idempotency, queries
 from .auth import authenticate
+from .etags import etag_of, if_match, not_modified
 from .extensions import Blueprint
 from .schemas import (
     CompletionSchema,
+    IdempotencyKeySchema,
     TaskCreateSchema,
     TaskQuerySchema,
     TaskSchema,
@@ -25,6 +27,8 @@ blp = Blueprint(
     description="A user's tasks. Every operation needs `Authorization: Bearer <JWT>`.",
 )
 blp.before_request(authenticate)
+
+STRING = {"schema": {"type": "string"}}
 
 
 def route(rule: str, endpoint: str):
@@ -45,43 +49,66 @@ class Tasks(MethodView):
         """List the user's tasks, newest first"""
         return queries.list_tasks(g.user_id, query["page"], query["per_page"])
 
+    @blp.arguments(IdempotencyKeySchema, location="headers")
     @blp.arguments(TaskCreateSchema)
-    @blp.response(201, TaskSchema, headers={"Location": {"schema": {"type": "string"}}})
-    def post(self, fields):
-        """Create a task"""
-        task = queries.create_task(g.user_id, fields)
-        return task, {"Location": f"{request.path}/{task.id}"}
+    @blp.response(201, TaskSchema, headers={"Location": STRING, "ETag": STRING})
+    @blp.alt_response(409, description="Idempotency-Key reused with another body")
+    def post(self, headers, fields):
+        """Create a task (once per Idempotency-Key, if one is sent)"""
+        key = headers.get("idempotency_key")
+        if key is None:
+            task = queries.create_task(g.user_id, fields)
+        else:
+            outcome = idempotency.create_task_once(g.user_id, key, fields)
+            if isinstance(outcome, idempotency.Replay):
+                return outcome.response(f"{request.path}/{outcome.task_id}")
+            task = outcome
+        return task, {"Location": f"{request.path}/{task.id}", "ETag": etag_of(task)}
 
 
 @route("/tasks/<task_id>", "task")
 class TaskById(MethodView):
-    @blp.response(200, TaskSchema)
+    @blp.response(200, TaskSchema, headers={"ETag": STRING})
+    @blp.alt_response(304, description="Not modified: If-None-Match names the ETag")
     def get(self, task_id):
         """Get a task"""
-        return queries.get_task(g.user_id, task_id)
+        task = queries.get_task(g.user_id, task_id)
+        unchanged = not_modified(task)
+        if unchanged is not None:
+            return unchanged
+        return task, {"ETag": etag_of(task)}
 
     @blp.arguments(TaskUpdateSchema)
-    @blp.response(200, TaskSchema)
+    @blp.response(200, TaskSchema, headers={"ETag": STRING})
+    @blp.alt_response(412, description="If-Match does not match the current ETag")
     def put(self, fields, task_id):
         """Update a task: the fields given are applied, the rest are kept"""
-        return queries.update_task(queries.get_task(g.user_id, task_id), fields)
+        task = queries.update_task(g.user_id, task_id, fields, if_match())
+        return task, {"ETag": etag_of(task)}
 
     @blp.arguments(TaskUpdateSchema)
-    @blp.response(200, TaskSchema)
+    @blp.response(200, TaskSchema, headers={"ETag": STRING})
+    @blp.alt_response(412, description="If-Match does not match the current ETag")
     def patch(self, fields, task_id):
         """Update a task (same as PUT)"""
-        return queries.update_task(queries.get_task(g.user_id, task_id), fields)
+        task = queries.update_task(g.user_id, task_id, fields, if_match())
+        return task, {"ETag": etag_of(task)}
 
     @blp.response(204)
+    @blp.alt_response(412, description="If-Match does not match the current ETag")
     def delete(self, task_id):
         """Delete a task (kept as soft-deleted; 404 from then on)"""
-        queries.soft_delete(g.user_id, task_id)
+        queries.soft_delete(g.user_id, task_id, if_match())
 
 
 @route("/tasks/<task_id>/complete", "task_completion")
 class TaskCompletion(MethodView):
     @blp.arguments(CompletionSchema)
-    @blp.response(200, TaskSchema)
+    @blp.response(200, TaskSchema, headers={"ETag": STRING})
+    @blp.alt_response(412, description="If-Match does not match the current ETag")
     def patch(self, body, task_id):
         """Toggle completion (no body), or set it with {"completed": true|false}"""
-        return queries.set_completed(g.user_id, task_id, body.get("completed"))
+        task = queries.set_completed(
+            g.user_id, task_id, body.get("completed"), if_match()
+        )
+        return task, {"ETag": etag_of(task)}

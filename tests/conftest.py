@@ -6,14 +6,23 @@ its own database, migrated with Alembic exactly as production is. Every test get
 users with fresh ids, so tests never see each other's tasks.
 """
 
+import http.client
+import json
 import os
+import socket
+import subprocess
+import sys
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import jwt
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from werkzeug.datastructures import Headers
 
 from taskapi import create_app
 from taskapi.config import TestingConfig, database_url
@@ -102,6 +111,10 @@ class User:
         self.headers = {"Authorization": f"Bearer {self.token}"}
         self.prefix = prefix if prefix is not None else f"/api/{user_id}"
 
+    def via(self, prefix):
+        """The same user calling through another route family."""
+        return User(self.client, self.id, prefix)
+
     def request(self, method, path, headers=None, **kwargs):
         return self.client.open(
             self.prefix + path,
@@ -162,3 +175,130 @@ def users_on(client, prefix):
         return User(client, user_id, prefix.replace("<user_id>", user_id))
 
     return make
+
+
+# A real server, for tests of concurrent requests -----------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(app, database_uri, tmp_path_factory):
+    """The app served by a real gunicorn (2 worker processes x 10 threads) on a free
+    loopback port, against this test session's (migrated) database."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    env = {
+        **os.environ,
+        "APP_ENV": "testing",
+        "DATABASE_URL": database_uri,
+        "BETTER_AUTH_SECRET": SECRET,
+    }
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers=2",
+                "--worker-class=gthread",
+                "--threads=10",
+                f"--bind=127.0.0.1:{port}",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
+                time.sleep(0.1)
+        yield LiveServer("127.0.0.1", port)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+class LiveResponse:
+    def __init__(self, status, headers, body):
+        self.status_code = status
+        self.headers = headers
+        self.data = body
+
+    def get_json(self):
+        return json.loads(self.data)
+
+
+class LiveServer:
+    """Plain HTTP/1.1 calls to the live server, one connection per call (so calls
+    from many threads run side by side)."""
+
+    def __init__(self, host, port):
+        self.host = host
+        self.port = port
+
+    def request(self, method, path, *, json_body=None, headers=None):
+        body = None
+        headers = dict(headers or {})
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            headers["Content-Type"] = "application/json"
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            return LiveResponse(
+                response.status, Headers(response.getheaders()), response.read()
+            )
+        finally:
+            connection.close()
+
+    def user(self, name):
+        """A new user calling this server with a real token."""
+        return LiveUser(self, new_user_id(name))
+
+
+class LiveUser:
+    def __init__(self, server, user_id):
+        self.server = server
+        self.id = user_id
+        self.headers = {"Authorization": f"Bearer {make_token(user_id)}"}
+
+    def request(self, method, path, json=None, headers=None):
+        return self.server.request(
+            method,
+            f"/api/{self.id}{path}",
+            json_body=json,
+            headers={**self.headers, **(headers or {})},
+        )
+
+
+@pytest.fixture
+def race():
+    """Run the calls in threads released at the same moment; their results in order."""
+
+    def run(calls):
+        barrier = threading.Barrier(len(calls))
+
+        def go(call):
+            barrier.wait()
+            return call()
+
+        with ThreadPoolExecutor(len(calls)) as pool:
+            return list(pool.map(go, calls))
+
+    return run
