@@ -9,7 +9,7 @@ import jwt
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from . import idempotency, queries
 from .auth import MAX_USER_ID_LENGTH
@@ -65,6 +65,7 @@ def user_id_argument(value: str) -> str:
 
 
 @click.command("create-token")
+@with_appcontext
 @click.argument("user_id", callback=lambda ctx, param, value: user_id_argument(value))
 @click.option(
     "--minutes",
@@ -96,6 +97,7 @@ DEMO_TAGS = ("home", "work", "errands", "travel", "urgent-ish")
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.argument("user_id", callback=lambda ctx, param, value: user_id_argument(value))
 @click.option(
     "--count",
@@ -125,6 +127,7 @@ def seed_demo(user_id, count):
 
 
 @click.command("purge-deleted")
+@with_appcontext
 @click.option(
     "--older-than",
     "days",
@@ -139,6 +142,7 @@ def purge_deleted(days):
 
 
 @click.command("purge-idempotency-keys")
+@with_appcontext
 def purge_idempotency_keys():
     """Remove Idempotency-Key records older than 24 hours (they are expired)."""
     purged = idempotency.purge_expired()

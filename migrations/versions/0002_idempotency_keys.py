@@ -1,6 +1,6 @@
 """Create the idempotency_keys table (POST /tasks with an Idempotency-Key).
 
-Revision ID: 0003
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-21
 
@@ -11,7 +11,7 @@ with one key race on INSERT ... ON CONFLICT DO NOTHING, and only one row wins.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
+revision = "0002"
 down_revision = "0001"
 branch_labels = None
 depends_on = None
