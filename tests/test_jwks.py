@@ -565,6 +565,12 @@ def test_unset_issuer_and_audience_accept_whatever_tokens_carry(
     assert list_tasks(api, token).status_code == 200
 
 
+def test_unset_issuer_and_audience_accept_hs256_tokens_carrying_them(client, user_id):
+    token = make_token(user_id, iss="https://elsewhere.example", aud=["a", "b"])
+
+    assert list_tasks(client, token).status_code == 200
+
+
 def test_jwt_audience_may_list_several_comma_separated(monkeypatch):
     monkeypatch.setenv("JWT_AUDIENCE", " https://app.example, http://localhost:3000 ")
 
