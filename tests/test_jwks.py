@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from taskapi import config, create_app
-from taskapi.db import Session, get_engine
+from taskapi.db import get_engine
 
 AUTH_URL = "http://localhost:3000"  # Better Auth's base URL: its tokens' iss and aud
 JWKS_PATH = "/api/auth/jwks"
@@ -204,7 +204,7 @@ def auth_server():
 @pytest.fixture
 def make_app(app, config_class, auth_server):
     """An app deployed with JWT_JWKS_URL = `auth_server`, plus `settings`. It
-    shares the migrated database of `app`, which gets the Session back after."""
+    shares the migrated database of `app` (the Session binds per app)."""
     made = []
 
     def make(**settings):
@@ -221,13 +221,10 @@ def make_app(app, config_class, auth_server):
                 for name, value in settings.items():
                     setattr(self, name, value)
 
-        Session.remove()
         made.append(create_app(JWKSConfig))
         return made[-1]
 
     yield make
-    Session.remove()
-    Session.configure(bind=get_engine(app))
     for each in made:
         get_engine(each).dispose()
 
