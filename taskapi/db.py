@@ -7,7 +7,9 @@ the app context ends. The engine is made in `init_app`, never at import time.
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 Session = scoped_session(sessionmaker(expire_on_commit=False))
@@ -36,13 +38,42 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime}
 
 
-def engine_options(url: str) -> dict:
+POOL_MODES = ("auto", "app", "pgbouncer")
+
+
+def uses_external_pooler(url, mode: str = "auto") -> bool:
+    """Is the server a transaction-pooling PgBouncer (Neon's `-pooler` hosts)?
+
+    `DATABASE_POOL=pgbouncer` says so, `app` says not, `auto` guesses from the host.
+    """
+    if mode not in POOL_MODES:
+        raise RuntimeError(
+            f"DATABASE_POOL={mode!r} is not one of {', '.join(POOL_MODES)}."
+        )
+    if mode == "auto":
+        return "-pooler." in (make_url(url).host or "")
+    return mode == "pgbouncer"
+
+
+def engine_options(url: str, config=None) -> dict:
+    """create_engine options for the URL. Query parameters in the URL (Neon's
+    `sslmode=require`, `channel_binding`, ...) reach psycopg2 untouched."""
+    config = config or {}
     if url.startswith("sqlite"):
         return {}
-    return {
+    options = {"connect_args": {"connect_timeout": 5}}
+    if uses_external_pooler(url, config.get("DATABASE_POOL", "auto")):
+        # PgBouncer already pools; a second pool in each worker would pin server
+        # connections. psycopg2 never uses server-side prepared statements, so
+        # transaction pooling is safe once every checkout is a fresh connection.
+        options["poolclass"] = NullPool
+        return options
+    return options | {
         "pool_pre_ping": True,  # a connection the server dropped is replaced
         "pool_recycle": 300,  # Neon and PgBouncer close idle connections
-        "connect_args": {"connect_timeout": 5},
+        "pool_size": config.get("DATABASE_POOL_SIZE", 5),
+        "max_overflow": config.get("DATABASE_MAX_OVERFLOW", 5),
+        "pool_timeout": 10,  # waiting longer for a free connection answers 503
     }
 
 
@@ -55,9 +86,10 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 def init_app(app) -> None:
     url = app.config["SQLALCHEMY_DATABASE_URI"]
-    engine = create_engine(url, **engine_options(url))
+    engine = create_engine(url, **engine_options(url, app.config))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    Session.remove()  # a session made for an earlier app would keep its engine
     Session.configure(bind=engine)
     app.extensions["sqlalchemy_engine"] = engine
 
