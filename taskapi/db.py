@@ -61,7 +61,11 @@ def engine_options(url: str, config=None) -> dict:
     config = config or {}
     if url.startswith("sqlite"):
         return {}
-    options = {"connect_args": {"connect_timeout": 5}}
+    # connect_timeout in the URL wins; without one, give up on a dead host after 5 s
+    connect_args = (
+        {} if "connect_timeout" in make_url(url).query else {"connect_timeout": 5}
+    )
+    options = {"connect_args": connect_args}
     if uses_external_pooler(url, config.get("DATABASE_POOL", "auto")):
         # PgBouncer already pools; a second pool in each worker would pin server
         # connections. psycopg2 never uses server-side prepared statements, so

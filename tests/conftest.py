@@ -6,6 +6,7 @@ its own database, migrated with Alembic exactly as production is. Every test get
 users with fresh ids, so tests never see each other's tasks.
 """
 
+import json
 import os
 import time
 import uuid
@@ -17,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from taskapi import create_app
 from taskapi.config import TestingConfig, database_url
-from taskapi.db import Session
+from taskapi.db import Session, get_engine
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
 SECRET = "tests-secret-tests-secret-tests-secret-0123"
@@ -162,3 +163,34 @@ def users_on(client, prefix):
         return User(client, user_id, prefix.replace("<user_id>", user_id))
 
     return make
+
+
+@pytest.fixture
+def make_app(app):
+    """Build another app from a config class (a view that raises, a database that
+    is down, ...). The shared Session is bound back to `app`'s engine afterwards."""
+    made = []
+
+    def make(config_class):
+        made.append(create_app(config_class))
+        return made[-1]
+
+    yield make
+    Session.remove()
+    for other in made:
+        get_engine(other).dispose()
+    Session.configure(bind=get_engine(app))
+
+
+@pytest.fixture
+def log_lines(capsys):
+    """The JSON log lines written to stderr so far, parsed."""
+
+    def read():
+        return [
+            json.loads(line)
+            for line in capsys.readouterr().err.splitlines()
+            if line.startswith("{")
+        ]
+
+    return read
