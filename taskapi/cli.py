@@ -1,6 +1,7 @@
 """flask commands: `flask --app wsgi <command> --help` explains each."""
 
 import random
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import jwt
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from . import queries
 from .auth import MAX_USER_ID_LENGTH
@@ -22,7 +23,7 @@ db_cli = AppGroup("db", help="Database schema migrations (Alembic).")
 
 
 def alembic_config() -> AlembicConfig:
-    config = AlembicConfig()
+    config = AlembicConfig(stdout=sys.stdout)  # the current one (click's, in tests)
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = get_engine(current_app)
     return config
@@ -65,6 +66,7 @@ def user_id_argument(value: str) -> str:
 
 
 @click.command("create-token")
+@with_appcontext
 @click.argument("user_id", callback=lambda ctx, param, value: user_id_argument(value))
 @click.option(
     "--minutes",
@@ -96,6 +98,7 @@ DEMO_TAGS = ("home", "work", "errands", "travel", "urgent-ish")
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.argument("user_id", callback=lambda ctx, param, value: user_id_argument(value))
 @click.option(
     "--count",
@@ -125,6 +128,7 @@ def seed_demo(user_id, count):
 
 
 @click.command("purge-deleted")
+@with_appcontext
 @click.option(
     "--older-than",
     "days",
