@@ -41,8 +41,8 @@ keepalive = 5
 # gunicorn's own access log would repeat it.
 accesslog = None
 errorlog = "-"
-# PaaS routers terminate TLS and set X-Forwarded-*.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+# X-Forwarded-* is trusted from FORWARDED_ALLOW_IPS (gunicorn reads it; default
+# 127.0.0.1). The API builds no absolute URLs, so PaaS routers need nothing more.
 
 
 def post_fork(server, worker):

@@ -1,5 +1,8 @@
 """An operator deploys with environment variables: secrets, database URL, pooling."""
 
+import os
+import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -228,3 +231,86 @@ def test_a_bad_pool_setting_stops_the_start_with_its_name(
 ):
     with pytest.raises(RuntimeError, match=message):
         production_app(make_app, env, DATABASE_URL=NEON_DIRECT, **{name: value})
+
+
+def gunicorn_settings(env, **variables):
+    for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS"):
+        env.delenv(name, raising=False)
+    for name, value in variables.items():
+        env.setenv(name, value)
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+def test_gunicorn_binds_port_and_runs_web_concurrency_threaded_workers(env):
+    settings = gunicorn_settings(env, PORT="8123", WEB_CONCURRENCY="3")
+
+    assert settings["bind"] == "0.0.0.0:8123"
+    assert settings["workers"] == 3
+    assert settings["worker_class"] == "gthread"
+    assert settings["threads"] == 4
+    assert settings["preload_app"] is True
+
+
+def test_gunicorn_defaults_to_port_5000_and_workers_from_the_cpu_count(env):
+    settings = gunicorn_settings(env)
+
+    assert settings["bind"] == "0.0.0.0:5000"
+    assert settings["workers"] == max(2, os.cpu_count())
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_gunicorn_refuses_a_bad_worker_count_with_its_name(env, value):
+    with pytest.raises(SystemExit, match="WEB_CONCURRENCY"):
+        gunicorn_settings(env, WEB_CONCURRENCY=value)
+
+
+def test_after_fork_a_worker_gets_a_fresh_pool(env, app, monkeypatch):
+    """The pool the master had (and any connection in it) is left to the master."""
+    engine = get_engine(app)
+    with engine.connect():
+        pass  # one pooled connection, as if opened before the fork
+    inherited = engine.pool
+    monkeypatch.setitem(sys.modules, "wsgi", type(sys)("wsgi"))
+    sys.modules["wsgi"].app = app
+
+    gunicorn_settings(env)["post_fork"](server=None, worker=None)
+
+    assert engine.pool is not inherited
+    assert engine.pool.checkedin() == 0
+    assert inherited.checkedin() == 1  # not closed: the master's socket, not ours
+    with engine.connect() as conn:  # and the worker connects afresh
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+
+
+def test_env_example_lists_every_variable_the_code_reads():
+    sources = [*sorted((ROOT / "taskapi").glob("*.py")), ROOT / "gunicorn.conf.py"]
+    read = set()
+    for source in sources:
+        read |= set(re.findall(r"""(?:env|environ)\.get\(\s*["']([A-Z_]+)""",
+                               source.read_text()))  # fmt: skip
+        read |= set(re.findall(r"""_int_env\(\s*["']([A-Z_]+)""", source.read_text()))
+        read |= set(re.findall(r"""whole_number\(env, ["']([A-Z_]+)""",
+                               source.read_text()))  # fmt: skip
+    example = (ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^#? ?([A-Z_]+)=", example, flags=re.MULTILINE))
+
+    assert {"DATABASE_URL", "BETTER_AUTH_SECRET", "PORT", "DATABASE_POOL"} <= read
+    required = {
+        "DATABASE_URL", "BETTER_AUTH_SECRET", "JWT_SECRET_KEY", "JWT_JWKS_URL",
+        "JWT_ISSUER", "JWT_AUDIENCE", "CORS_ORIGINS", "FRONTEND_URL", "PORT",
+        "WEB_CONCURRENCY", "APP_ENV", "LOG_LEVEL", "DATABASE_POOL",
+    }  # fmt: skip
+    assert (read | required) <= listed
+
+
+def test_the_procfile_runs_gunicorn_with_its_config_and_migrates_on_release():
+    lines = dict(
+        line.split(": ", 1)
+        for line in (ROOT / "Procfile").read_text().splitlines()
+        if line.strip()
+    )
+
+    assert lines == {
+        "web": "gunicorn -c gunicorn.conf.py wsgi:app",
+        "release": "flask --app wsgi db upgrade",
+    }
