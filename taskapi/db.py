@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
@@ -99,7 +100,14 @@ def init_app(app) -> None:
 
     @app.teardown_appcontext
     def remove_session(_exc=None):
-        Session.remove()
+        try:
+            Session.remove()
+        except DBAPIError as error:
+            # The server went away after the response was made (the rollback that
+            # ends the session failed). The answer stands; SQLAlchemy has already
+            # invalidated the connection, so the pool will not hand it out again.
+            Session.registry.clear()
+            app.logger.warning("database connection lost at teardown: %s", error.orig)
 
 
 def get_engine(app):

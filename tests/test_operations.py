@@ -4,6 +4,9 @@ import socket
 
 import pytest
 from conftest import User, new_user_id
+from sqlalchemy import create_engine, text
+
+from taskapi.db import Session
 
 
 @pytest.fixture
@@ -168,3 +171,50 @@ def test_a_500_is_logged_with_its_traceback_and_says_nothing_internal(
     (access,) = [line for line in lines if line["logger"] == "taskapi.request"]
     assert access["status"] == 500
     assert access["request_id"] == "boom-1"
+
+
+@pytest.mark.postgres_only
+def test_a_connection_lost_after_the_answer_still_delivers_it(
+    make_app, config_class, database_uri
+):
+    """The server drops the connection between the view and the session's final
+    rollback: the answer stands, and the next request gets a fresh connection."""
+    app = make_app(config_class)
+    admin = create_engine(database_uri)
+
+    @app.get("/dropped")
+    def dropped():
+        pid = Session.execute(text("SELECT pg_backend_pid()")).scalar()
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        return {"pid": pid}
+
+    client = app.test_client()
+    first = client.get("/dropped")
+    second = client.get("/dropped")
+    admin.dispose()
+
+    assert first.status_code == 200
+    assert second.status_code == 200
+    assert second.get_json()["pid"] != first.get_json()["pid"]
+    assert client.get("/health/ready").status_code == 200
+
+
+@pytest.mark.postgres_only
+def test_connections_the_server_closed_while_idle_are_replaced(
+    client, alice, database_uri
+):
+    task = alice.create(title="Before the restart")
+    admin = create_engine(database_uri)
+    with admin.connect() as conn:  # what a Neon scale-to-zero does to idle ones
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    admin.dispose()
+
+    response = alice.get(f"/tasks/{task['id']}")
+
+    assert response.status_code == 200  # pool_pre_ping found and replaced them
