@@ -96,6 +96,8 @@ class Config:
         self.DATABASE_POOL = env.get("DATABASE_POOL", "auto").strip().lower()
         self.DATABASE_POOL_SIZE = whole_number(env, "DATABASE_POOL_SIZE", 5)
         self.DATABASE_MAX_OVERFLOW = whole_number(env, "DATABASE_MAX_OVERFLOW", 5)
+        # Seconds a request waits for a free pooled connection before its 503.
+        self.DATABASE_POOL_TIMEOUT = whole_number(env, "DATABASE_POOL_TIMEOUT", 10)
         self.check()
 
     def default_database_url(self) -> str:

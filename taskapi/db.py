@@ -78,7 +78,8 @@ def engine_options(url: str, config=None) -> dict:
         "pool_recycle": 300,  # Neon and PgBouncer close idle connections
         "pool_size": config.get("DATABASE_POOL_SIZE", 5),
         "max_overflow": config.get("DATABASE_MAX_OVERFLOW", 5),
-        "pool_timeout": 10,  # waiting longer for a free connection answers 503
+        # waiting longer than this for a free connection answers 503
+        "pool_timeout": config.get("DATABASE_POOL_TIMEOUT", 10),
     }
 
 

@@ -6,7 +6,7 @@ import pytest
 from conftest import User, new_user_id
 from sqlalchemy import create_engine, text
 
-from taskapi.db import Session
+from taskapi.db import Session, get_engine
 
 
 @pytest.fixture
@@ -218,3 +218,22 @@ def test_connections_the_server_closed_while_idle_are_replaced(
     response = alice.get(f"/tasks/{task['id']}")
 
     assert response.status_code == 200  # pool_pre_ping found and replaced them
+
+
+@pytest.mark.postgres_only
+def test_no_free_connection_in_the_pool_answers_503(
+    make_app, config_class, alice, monkeypatch
+):
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "1")
+    monkeypatch.setenv("DATABASE_MAX_OVERFLOW", "0")
+    monkeypatch.setenv("DATABASE_POOL_TIMEOUT", "1")
+    app = make_app(config_class)
+    client = app.test_client()
+    user = User(client, alice.id)
+
+    with get_engine(app).connect():  # the only connection, busy elsewhere
+        response = user.get("/tasks")
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert user.get("/tasks").status_code == 200  # free again
