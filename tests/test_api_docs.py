@@ -1,9 +1,14 @@
 """A frontend developer reads the API's documentation, offline."""
 
+import os
 import re
+import shutil
+import subprocess
+import threading
 from html.parser import HTMLParser
 
 import pytest
+from werkzeug.serving import make_server
 
 ERROR_BODY = "#/components/schemas/Error"
 
@@ -136,3 +141,48 @@ def test_asset_routes_serve_nothing_outside_their_folders(client):
         response = client.get(url)
         assert response.status_code == 404, url
         assert response.get_json()["status"] == 404
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def rendered(url, tmp_path) -> str:
+    """The page's DOM after its scripts ran, in headless Chromium that can resolve
+    no host but 127.0.0.1: the page works with no internet or not at all."""
+    assert os.path.exists(CHROMIUM), "Chromium is needed: apt-get install chromium"
+    result = subprocess.run(
+        [
+            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-quic", "--disable-background-networking", "--disable-sync",
+            "--disable-component-update", f"--user-data-dir={tmp_path}",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            "--virtual-time-budget=20000", "--dump-dom", url,
+        ],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_swagger_ui_renders_offline_with_the_authorize_button(live_server, tmp_path):
+    dom = rendered(live_server + "/docs", tmp_path)
+
+    assert 'class="btn authorize' in dom  # only shown when a security scheme exists
+    assert "Create a task" in dom
+    assert "Toggle completion" in dom
+
+
+def test_redoc_renders_offline_with_the_bearer_scheme(live_server, tmp_path):
+    dom = rendered(live_server + "/redoc", tmp_path)
+
+    assert "Create a task" in dom
+    assert "bearerAuth" in dom
