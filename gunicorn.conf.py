@@ -41,6 +41,9 @@ keepalive = 5
 # gunicorn's own access log would repeat it.
 accesslog = None
 errorlog = "-"
+# gunicorn's runtime control socket defaults to one path per user ($HOME/.gunicorn),
+# which two servers on one machine would fight over; PaaS dynos have no use for it.
+control_socket_disable = True
 # X-Forwarded-* is trusted from FORWARDED_ALLOW_IPS (gunicorn reads it; default
 # 127.0.0.1). The API builds no absolute URLs, so PaaS routers need nothing more.
 
