@@ -46,6 +46,15 @@ def seconds(name: str, default: float, *, minimum: float = 0) -> float:
     return number
 
 
+def whole_number(env, name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise RuntimeError(f"{name}={value!r} must be a whole number (>= 0).")
+    return int(value)
+
+
 class Config:
     ENV_NAME = "production"
     TESTING = False
@@ -55,6 +64,24 @@ class Config:
     API_TITLE = "taskapi"
     API_VERSION = "1.0.0"
     OPENAPI_VERSION = "3.0.3"
+    # /openapi.json, /docs and /redoc, with their assets served by the app (docs.py)
+    OPENAPI_URL_PREFIX = "/"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "/docs/assets/swagger-ui/"
+    OPENAPI_SWAGGER_UI_CONFIG = {"persistAuthorization": True, "validatorUrl": None}
+    OPENAPI_REDOC_PATH = "/redoc"
+    OPENAPI_REDOC_URL = "/docs/assets/redoc/redoc.standalone.js"
+    API_SPEC_OPTIONS = {
+        "info": {
+            "description": (
+                "Tasks for the user named by the bearer JWT. Errors are JSON: "
+                '`{"status", "title", "detail"}`, plus `errors` on 422. A method a '
+                "route does not serve answers 405; an unknown route 404; a database "
+                "outage 503 with `Retry-After`."
+            )
+        }
+    }
     # flask-jwt-extended: HS256 with the shared secret, from the Authorization header
     # (and the JWKS algorithms with JWT_JWKS_URL: see the properties below).
     JWT_TOKEN_LOCATION = ["headers"]
@@ -90,6 +117,12 @@ class Config:
         self.JWT_JWKS_CACHE_SECONDS = seconds("JWT_JWKS_CACHE_SECONDS", 300, minimum=1)
         self.JWT_JWKS_REFRESH_INTERVAL = seconds("JWT_JWKS_REFRESH_INTERVAL", 5)
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO").upper()
+        # Connection pooling: see db.engine_options and .env.example.
+        self.DATABASE_POOL = env.get("DATABASE_POOL", "auto").strip().lower()
+        self.DATABASE_POOL_SIZE = whole_number(env, "DATABASE_POOL_SIZE", 5)
+        self.DATABASE_MAX_OVERFLOW = whole_number(env, "DATABASE_MAX_OVERFLOW", 5)
+        # Seconds a request waits for a free pooled connection before its 503.
+        self.DATABASE_POOL_TIMEOUT = whole_number(env, "DATABASE_POOL_TIMEOUT", 10)
         self.check()
 
     # Derived, so that a subclass setting JWT_JWKS_URL / JWT_ISSUER / JWT_AUDIENCE
