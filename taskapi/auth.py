@@ -9,12 +9,14 @@ from flask import g, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt import PyJWTError
-from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import Forbidden, RequestHeaderFieldsTooLarge
 
 from .errors import error_response
 from .extensions import jwt
 
 MAX_USER_ID_LENGTH = 255
+# Real tokens are 200 bytes to 2 KiB; anything this large is refused before decoding.
+MAX_AUTHORIZATION_LENGTH = 8192
 
 
 class InvalidToken(Exception):
@@ -41,6 +43,11 @@ def authenticate():
     """before_request for the tasks blueprint: sets `g.user_id` or refuses."""
     if request.method == "OPTIONS":  # CORS preflight carries no token
         return None
+    if len(request.headers.get("Authorization", "")) > MAX_AUTHORIZATION_LENGTH:
+        raise RequestHeaderFieldsTooLarge(
+            f"The Authorization header is over {MAX_AUTHORIZATION_LENGTH} characters; "
+            "no token is that long."
+        )
     try:
         verify_jwt_in_request()
         user_id = user_id_from_claims(get_jwt())

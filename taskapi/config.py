@@ -8,6 +8,8 @@ import os
 import secrets
 from pathlib import Path
 
+from limits import parse_many
+
 MIN_SECRET_LENGTH = 32
 
 
@@ -45,6 +47,12 @@ class Config:
     # session JWT has no `sub`, so the claim it checks for is `exp` (which the
     # contract requires anyway) and auth.py reads the user id from `sub` or `user.id`.
     JWT_IDENTITY_CLAIM = "exp"
+    # flask-limiter (ratelimit.py): fixed windows, keys prefixed so a shared Redis
+    # can hold other things; the limit itself is API_RATE_LIMIT, per user.
+    RATELIMIT_STRATEGY = "fixed-window"
+    RATELIMIT_KEY_PREFIX = "taskapi"
+    RATELIMIT_HEADERS_ENABLED = False  # ratelimit.py writes its own headers
+    RATELIMIT_SWALLOW_ERRORS = True  # Redis down: requests go through unlimited, logged
 
     def __init__(self, instance_path: str | os.PathLike = "instance"):
         env = os.environ
@@ -65,6 +73,8 @@ class Config:
         self.JWT_ISSUER = env.get("JWT_ISSUER") or None
         self.JWT_AUDIENCE = env.get("JWT_AUDIENCE") or None
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO").upper()
+        self.API_RATE_LIMIT = env.get("API_RATE_LIMIT") or "300/minute"
+        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "memory://"
         self.check()
 
     def default_database_url(self) -> str:
@@ -78,6 +88,13 @@ class Config:
         return ""
 
     def check(self) -> None:
+        try:
+            parse_many(self.API_RATE_LIMIT)
+        except ValueError:
+            raise RuntimeError(
+                f"API_RATE_LIMIT={self.API_RATE_LIMIT!r} is not a rate limit; write it "
+                "like 300/minute or 10/second;1000/hour."
+            ) from None
         if len(self.JWT_SECRET_KEY) < MIN_SECRET_LENGTH:
             raise RuntimeError(
                 "BETTER_AUTH_SECRET (or JWT_SECRET_KEY) must be set to the secret "

@@ -10,6 +10,7 @@ from flask.views import MethodView
 from . import queries
 from .auth import authenticate
 from .extensions import Blueprint
+from .ratelimit import check_rate_limit
 from .schemas import (
     CompletionSchema,
     TaskCreateSchema,
@@ -25,6 +26,7 @@ blp = Blueprint(
     description="A user's tasks. Every operation needs `Authorization: Bearer <JWT>`.",
 )
 blp.before_request(authenticate)
+blp.before_request(check_rate_limit)  # after authenticate: keyed by the user
 
 
 def route(rule: str, endpoint: str):

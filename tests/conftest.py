@@ -74,6 +74,27 @@ def app(config_class):
     Session.remove()
 
 
+@pytest.fixture(scope="session")
+def make_app(config_class):
+    """Another app on the same (already migrated) test database, with settings
+    changed: `make_app(API_RATE_LIMIT="3/hour")`."""
+    apps = []
+
+    def make(**settings):
+        class Config(config_class):
+            def __init__(self, instance_path="instance"):
+                super().__init__(instance_path)
+                for name, value in settings.items():
+                    setattr(self, name, value)
+
+        apps.append(create_app(Config))
+        return apps[-1]
+
+    yield make
+    for made in apps:
+        made.extensions["sqlalchemy_engine"].dispose()
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

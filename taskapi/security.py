@@ -1,0 +1,33 @@
+"""Security headers on every response.
+
+- `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer` everywhere.
+- `Cache-Control: no-store` on every /api response, errors included: they carry one
+  user's data and must not be kept by browsers or shared caches.
+- `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'` on everything
+  that is not an HTML page: a JSON answer never needs to load anything. HTML pages
+  (/docs, /redoc) set their own policy.
+- No framework version in `Server`: under Werkzeug's development server (which would
+  announce `Werkzeug/x.y Python/x.y`) the app names itself; gunicorn sends a bare
+  `Server: gunicorn` on its own, which is left alone.
+"""
+
+from flask import request
+
+JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def add_security_headers(response):
+    headers = response.headers
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if request.path == "/api" or request.path.startswith("/api/"):
+        headers["Cache-Control"] = "no-store"
+    if response.mimetype != "text/html":
+        headers.setdefault("Content-Security-Policy", JSON_CSP)
+    if request.environ.get("SERVER_SOFTWARE", "").lower().startswith("werkzeug"):
+        headers["Server"] = "taskapi"
+    return response
+
+
+def init_app(app) -> None:
+    app.after_request(add_security_headers)
