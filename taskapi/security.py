@@ -6,9 +6,9 @@
 - `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'` on everything
   that is not an HTML page: a JSON answer never needs to load anything. HTML pages
   (/docs, /redoc) set their own policy.
-- No framework version in `Server`: under Werkzeug's development server (which would
-  announce `Werkzeug/x.y Python/x.y`) the app names itself; gunicorn sends a bare
-  `Server: gunicorn` on its own, which is left alone.
+- No `Server` header from the app: gunicorn sends a bare `Server: gunicorn` (no
+  version). Werkzeug's development server (`flask run`, development only) announces
+  `Werkzeug/x.y Python/x.y` whatever the app does.
 """
 
 from flask import request
@@ -24,8 +24,6 @@ def add_security_headers(response):
         headers["Cache-Control"] = "no-store"
     if response.mimetype != "text/html":
         headers.setdefault("Content-Security-Policy", JSON_CSP)
-    if request.environ.get("SERVER_SOFTWARE", "").lower().startswith("werkzeug"):
-        headers["Server"] = "taskapi"
     return response
 
 

@@ -7,8 +7,12 @@ users with fresh ids, so tests never see each other's tasks.
 """
 
 import os
+import socket
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import jwt
 import pytest
@@ -93,6 +97,52 @@ def make_app(config_class):
     yield make
     for made in apps:
         made.extensions["sqlalchemy_engine"].dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, process, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server did not listen on {port}")
+
+
+@pytest.fixture(scope="session")
+def gunicorn_url(app, database_uri):
+    """The app served by a real gunicorn (with gunicorn_limits.py) on loopback."""
+    root = Path(__file__).resolve().parent.parent
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_ENV": "testing",
+        "DATABASE_URL": database_uri,
+        "BETTER_AUTH_SECRET": SECRET,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn_limits.py"]
+        + ["--bind", f"127.0.0.1:{port}", "--workers", "1", "wsgi:app"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -75,7 +75,9 @@ def test_past_the_limit_the_answer_is_429_json_with_retry_after(limited_app):
     assert 1 <= retry_after <= 3601  # the window, rounded up to whole seconds
     assert response.headers["X-RateLimit-Limit"] == "3"
     assert response.headers["X-RateLimit-Remaining"] == "0"
-    assert abs(int(response.headers["X-RateLimit-Reset"]) - time.time() - retry_after) < 3
+    assert (
+        abs(int(response.headers["X-RateLimit-Reset"]) - time.time() - retry_after) < 3
+    )
     assert response.headers["Cache-Control"] == "no-store"
 
 
@@ -206,8 +208,6 @@ def test_two_instances_share_one_limit_through_redis(make_app):
 
 @needs_redis
 def test_the_redis_keys_are_prefixed_and_expire(make_app):
-
-
     app = make_app(API_RATE_LIMIT="3/hour", RATELIMIT_STORAGE_URI=TEST_REDIS_URL)
     alice = user_of(app)
     assert alice.get("/tasks").status_code == 200
