@@ -79,8 +79,8 @@ def app(config_class):
 
 
 @pytest.fixture(scope="session")
-def make_app(config_class):
-    """Another app on the same (already migrated) test database, with settings
+def make_app(app, config_class):
+    """Another app on the test database (migrated by `app`), with settings
     changed: `make_app(API_RATE_LIMIT="3/hour")`."""
     apps = []
 
