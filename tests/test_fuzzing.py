@@ -115,16 +115,16 @@ def fuzz(fuzz_app, schema, mode, with_token):
         def run(case):
             if case.path_parameters and case.path_parameters.get("task_id") == EXISTING:
                 case.path_parameters["task_id"] = owner.create()["id"]
-            counts[operation.label] += 1
+            counts[case.operation.label] += 1
             response = case.call(headers=headers)
             statuses[response.status_code] += 1
-            if not explicitly_documented(operation, response.status_code):
-                undocumented[(operation.label, response.status_code)] += 1
+            if not explicitly_documented(case.operation, response.status_code):
+                undocumented[(case.operation.label, response.status_code)] += 1
             try:
                 case.validate_response(response, checks=CHECKS, headers=headers)
             except AssertionError as error:
                 for failure in getattr(error, "exceptions", [error]):
-                    key = (operation.label, type(failure).__name__)
+                    key = (case.operation.label, type(failure).__name__)
                     failures.setdefault(key, f"{failure}\n{case.as_curl_command()}")
 
         try:
