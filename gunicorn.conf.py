@@ -44,6 +44,11 @@ errorlog = "-"
 # gunicorn's runtime control socket defaults to one path per user ($HOME/.gunicorn),
 # which two servers on one machine would fight over; PaaS dynos have no use for it.
 control_socket_disable = True
+# gunicorn answers a header line longer than limit_request_field_size itself, with
+# an HTML page a frontend cannot parse. At 128 KiB such requests reach the app,
+# which answers JSON: an Authorization header over 8 KiB is a 431, a bad token of
+# any size a 401. Past 128 KiB gunicorn still refuses, so memory stays bounded.
+limit_request_field_size = 128 * 1024
 # X-Forwarded-* is trusted from FORWARDED_ALLOW_IPS (gunicorn reads it; default
 # 127.0.0.1). The API builds no absolute URLs, so PaaS routers need nothing more.
 

@@ -10,7 +10,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     config = (config_class or config_from_env())(app.instance_path)
     app.config.from_object(config)
 
-    from . import auth, cli, db, docs, errors, jsonio, logs
+    from . import auth, cli, db, docs, errors, jsonio, logs, ratelimit, security
     from .extensions import api, cors, jwt
     from .health import blp as health_blueprint
     from .tasks import blp as tasks_blueprint
@@ -27,6 +27,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     db.init_app(app)
     jwt.init_app(app)
     auth.init_app(app)
+    ratelimit.init_app(app)
+    security.init_app(app)
     cors.init_app(
         app,
         origins=app.config["CORS_ORIGINS"],
@@ -46,6 +48,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
             "X-Pagination",
             "X-Request-ID",
             "Retry-After",
+            "X-RateLimit-Limit",
+            "X-RateLimit-Remaining",
+            "X-RateLimit-Reset",
         ],
         max_age=600,
     )

@@ -22,7 +22,7 @@ from jwt.exceptions import (
     PyJWKClientError,
     PyJWKSetError,
 )
-from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import Forbidden, RequestHeaderFieldsTooLarge
 
 from .config import ASYMMETRIC_ALGORITHMS
 from .errors import error_response
@@ -32,6 +32,8 @@ MAX_USER_ID_LENGTH = 255
 MAX_KID_LENGTH = 256
 RSA_ALGORITHMS = ("RS256", "PS256")
 JWKS_EXTENSION = "taskapi.jwks"
+# Real tokens are 200 bytes to 2 KiB; anything this large is refused before decoding.
+MAX_AUTHORIZATION_LENGTH = 8192
 
 
 class InvalidToken(Exception):
@@ -144,6 +146,11 @@ def authenticate():
     """before_request for the tasks blueprint: sets `g.user_id` or refuses."""
     if request.method == "OPTIONS":  # CORS preflight carries no token
         return None
+    if len(request.headers.get("Authorization", "")) > MAX_AUTHORIZATION_LENGTH:
+        raise RequestHeaderFieldsTooLarge(
+            f"The Authorization header is over {MAX_AUTHORIZATION_LENGTH} characters; "
+            "no token is that long."
+        )
     try:
         verify_jwt_in_request()
         user_id = user_id_from_claims(get_jwt())

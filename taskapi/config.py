@@ -8,6 +8,8 @@ import os
 import secrets
 from pathlib import Path
 
+from limits import parse_many
+
 MIN_SECRET_LENGTH = 32
 # Accepted besides HS256 when JWT_JWKS_URL is set: Better Auth's `jwt()` plugin
 # signs with EdDSA (Ed25519) by default, ES256, RS256 or PS256 when configured.
@@ -91,6 +93,12 @@ class Config:
     # session JWT has no `sub`, so the claim it checks for is `exp` (which the
     # contract requires anyway) and auth.py reads the user id from `sub` or `user.id`.
     JWT_IDENTITY_CLAIM = "exp"
+    # flask-limiter (ratelimit.py): fixed windows, keys prefixed so a shared Redis
+    # can hold other things; the limit itself is API_RATE_LIMIT, per user.
+    RATELIMIT_STRATEGY = "fixed-window"
+    RATELIMIT_KEY_PREFIX = "taskapi"
+    RATELIMIT_HEADERS_ENABLED = False  # ratelimit.py writes its own headers
+    RATELIMIT_SWALLOW_ERRORS = True  # Redis down: requests go through unlimited, logged
 
     def __init__(self, instance_path: str | os.PathLike = "instance"):
         env = os.environ
@@ -123,6 +131,8 @@ class Config:
         self.DATABASE_MAX_OVERFLOW = whole_number(env, "DATABASE_MAX_OVERFLOW", 5)
         # Seconds a request waits for a free pooled connection before its 503.
         self.DATABASE_POOL_TIMEOUT = whole_number(env, "DATABASE_POOL_TIMEOUT", 10)
+        self.API_RATE_LIMIT = env.get("API_RATE_LIMIT") or "300/minute"
+        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "memory://"
         self.check()
 
     # Derived, so that a subclass setting JWT_JWKS_URL / JWT_ISSUER / JWT_AUDIENCE
@@ -152,6 +162,13 @@ class Config:
         return ""
 
     def check(self) -> None:
+        try:
+            parse_many(self.API_RATE_LIMIT)
+        except ValueError:
+            raise RuntimeError(
+                f"API_RATE_LIMIT={self.API_RATE_LIMIT!r} is not a rate limit; write it "
+                "like 300/minute or 10/second;1000/hour."
+            ) from None
         if len(self.JWT_SECRET_KEY) < MIN_SECRET_LENGTH:
             raise RuntimeError(
                 "BETTER_AUTH_SECRET (or JWT_SECRET_KEY) must be set to the secret "

@@ -8,7 +8,11 @@ JSON -> 400. What the JSON says is then the schema's business (422).
 import orjson
 from flask.json.provider import JSONProvider
 from webargs.flaskparser import FlaskParser
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.exceptions import (
+    BadRequest,
+    RequestEntityTooLarge,
+    UnsupportedMediaType,
+)
 
 # Validation errors key list items by index (an int): allow non-string keys.
 DUMPS_OPTIONS = orjson.OPT_NON_STR_KEYS
@@ -39,11 +43,25 @@ def is_json_media_type(mimetype: str) -> bool:
     )
 
 
+def _chunked_past_the_limit(req, body: bytes) -> bool:
+    """A body sent without Content-Length (chunked) is cut at MAX_CONTENT_LENGTH by
+    werkzeug without an error; whether more was coming is for the raw input to say."""
+    limit = req.max_content_length
+    return (
+        req.content_length is None
+        and limit is not None
+        and len(body) >= limit
+        and bool(req.environ["wsgi.input"].read(1))
+    )
+
+
 class Parser(FlaskParser):
     """webargs' Flask parser with the contract's body rules."""
 
     def load_json(self, req, schema):
         body = req.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+        if _chunked_past_the_limit(req, body):
+            raise RequestEntityTooLarge()
         if not body:
             if getattr(schema, "body_optional", False):
                 return {}

@@ -213,10 +213,11 @@ class IdempotencyKeySchema(ma.Schema):
     idempotency_key = fields.String(
         data_key="Idempotency-Key",
         validate=validate.Regexp(
-            # 1-255 printable ASCII characters, not only spaces
-            r"(?=[\x20-\x7e]{1,255}\Z) *[\x21-\x7e]",
-            error="Must be 1-255 printable ASCII characters, not only spaces "
-            "(a UUID is a good key).",
+            # 1-255 printable ASCII characters, no space at either end (an
+            # ECMA-262 pattern too, as OpenAPI tools read it)
+            r"^[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?$",
+            error="Must be 1-255 printable ASCII characters, with no space at "
+            "either end (a UUID is a good key).",
         ),
         metadata={
             "description": "Retrying with the same key and body answers the first "

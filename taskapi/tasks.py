@@ -14,6 +14,7 @@ from .auth import authenticate
 from .docs import BEARER_AUTH
 from .etags import etag_of, if_match, not_modified
 from .extensions import Blueprint
+from .ratelimit import check_rate_limit
 from .schemas import (
     CompletionSchema,
     IdempotencyKeySchema,
@@ -30,6 +31,7 @@ blp = Blueprint(
     description="A user's tasks. Every operation needs `Authorization: Bearer <JWT>`.",
 )
 blp.before_request(authenticate)
+blp.before_request(check_rate_limit)  # after authenticate: keyed by the user
 
 STRING = {"schema": {"type": "string"}}
 

@@ -6,6 +6,7 @@ its own database, migrated with Alembic exactly as production is. Every test get
 users with fresh ids, so tests never see each other's tasks.
 """
 
+import contextlib
 import http.client
 import json
 import os
@@ -81,6 +82,81 @@ def app(config_class):
     assert result.exit_code == 0, result.output
     yield app
     Session.remove()
+
+
+@pytest.fixture(scope="session")
+def make_app(app, config_class):
+    """Another app on the test database (migrated by `app`): from another config
+    class, `make_app(BrokenConfig)`, and/or with settings changed,
+    `make_app(API_RATE_LIMIT="3/hour")`. Engines are disposed at the end."""
+    apps = []
+
+    def make(base=None, **settings):
+        class Config(base or config_class):
+            def __init__(self, instance_path="instance"):
+                super().__init__(instance_path)
+                for name, value in settings.items():
+                    setattr(self, name, value)
+
+        apps.append(create_app(Config))
+        return apps[-1]
+
+    yield make
+    for made in apps:
+        get_engine(made).dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def gunicorn(database_uri, log_path, *options):
+    """The app served by a real gunicorn with the project's gunicorn.conf.py (plus
+    `options`) on a free loopback port, against the test database; yields the port."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_ENV": "testing",
+        "DATABASE_URL": database_uri,
+        "BETTER_AUTH_SECRET": SECRET,
+    }
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *options]
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [*command, f"--bind=127.0.0.1:{port}", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
+                time.sleep(0.1)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def gunicorn_url(app, database_uri, tmp_path_factory):
+    """The URL of the app under a real gunicorn (one worker)."""
+    log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    with gunicorn(database_uri, log_path, "--workers=1") as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
@@ -179,58 +255,13 @@ def users_on(client, prefix):
 
 # A real server, for tests of concurrent requests -----------------------------------
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.fixture(scope="session")
 def live_server(app, database_uri, tmp_path_factory):
-    """The app served by a real gunicorn (2 worker processes x 10 threads) on a free
-    loopback port, against this test session's (migrated) database."""
-    port = free_port()
+    """The app under a real gunicorn (2 worker processes x 10 threads), for races."""
     log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    env = {
-        **os.environ,
-        "APP_ENV": "testing",
-        "DATABASE_URL": database_uri,
-        "BETTER_AUTH_SECRET": SECRET,
-    }
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers=2",
-                "--worker-class=gthread",
-                "--threads=10",
-                f"--bind=127.0.0.1:{port}",
-                "wsgi:app",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
-                time.sleep(0.1)
+    with gunicorn(database_uri, log_path, "--workers=2", "--threads=10") as port:
         yield LiveServer("127.0.0.1", port)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 class LiveResponse:
@@ -302,21 +333,6 @@ def race():
             return list(pool.map(go, calls))
 
     return run
-
-
-@pytest.fixture
-def make_app(app):
-    """Build another app from a config class (a view that raises, a database that
-    is down, ...); its engine is disposed afterwards."""
-    made = []
-
-    def make(config_class):
-        made.append(create_app(config_class))
-        return made[-1]
-
-    yield make
-    for other in made:
-        get_engine(other).dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,77 @@
+"""Per-user rate limiting of /api, with flask-limiter.
+
+One budget per user for the whole API (`API_RATE_LIMIT`, default 300/minute), counted
+after authentication so the key is the token's user id: a user never uses up another
+user's budget, even behind one NAT. Requests refused with 401 are not counted (they
+cost one HMAC check and no database work). The health endpoints and CORS preflights
+are never limited. Storage is flask-limiter's `RATELIMIT_STORAGE_URI`: `memory://`
+(one process) or `redis://...` (several workers or instances share one count).
+
+Every counted response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
+`X-RateLimit-Reset` (Unix time, seconds); a 429 also carries `Retry-After` (seconds).
+"""
+
+import math
+import time
+
+from flask import current_app, g, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+EXTENSION = "taskapi.ratelimit"
+
+
+def api_limit() -> str:
+    return current_app.config["API_RATE_LIMIT"]
+
+
+def user_key() -> str:
+    return f"user:{g.user_id}"
+
+
+def limit_message() -> str:
+    return (
+        f"Too many requests: the limit is {api_limit()} per user. "
+        "Retry after the number of seconds in Retry-After."
+    )
+
+
+def check_rate_limit():
+    """before_request of the tasks blueprint, registered after `authenticate`:
+    counts the request against the user's budget; past it, 429."""
+    _limiter, check = current_app.extensions[EXTENSION]
+    check()
+
+
+def add_headers(response):
+    limiter, _check = current_app.extensions[EXTENSION]
+    current = limiter.current_limit
+    if current is None:
+        return response
+    try:
+        reset_at = current.reset_at
+        remaining = current.remaining
+    except Exception:  # storage gone since the check: the answer still goes out
+        current_app.logger.exception("rate limit headers unavailable")
+        return response
+    response.headers["X-RateLimit-Limit"] = str(current.limit.amount)
+    response.headers["X-RateLimit-Remaining"] = str(max(remaining, 0))
+    response.headers["X-RateLimit-Reset"] = str(reset_at)
+    if response.status_code == 429:
+        response.headers["Retry-After"] = str(max(1, math.ceil(reset_at - time.time())))
+    return response
+
+
+def init_app(app) -> None:
+    # One Limiter per app (not a bare one in extensions.py): flask-limiter keeps the
+    # storage on the Limiter, and tests run apps with different storages side by side.
+    limiter = Limiter(get_remote_address, app=app)
+    check = limiter.shared_limit(
+        api_limit,
+        scope="api",
+        key_func=user_key,
+        error_message=limit_message,
+        exempt_when=lambda: request.method == "OPTIONS",
+    )(lambda: None)
+    app.extensions[EXTENSION] = (limiter, check)
+    app.after_request(add_headers)
