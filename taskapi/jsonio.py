@@ -10,10 +10,13 @@ from flask.json.provider import JSONProvider
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
+# marshmallow keys the errors of a list's items by position (an int).
+ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
+
 
 class ORJSONProvider(JSONProvider):
     def dumps(self, obj, **kwargs) -> str:
-        return orjson.dumps(obj, default=self._default).decode()
+        return orjson.dumps(obj, default=self._default, option=ORJSON_OPTIONS).decode()
 
     def loads(self, s, **kwargs):
         return orjson.loads(s)
@@ -21,7 +24,8 @@ class ORJSONProvider(JSONProvider):
     def response(self, *args, **kwargs):
         obj = self._prepare_response_obj(args, kwargs)
         return self._app.response_class(
-            orjson.dumps(obj, default=self._default), mimetype="application/json"
+            orjson.dumps(obj, default=self._default, option=ORJSON_OPTIONS),
+            mimetype="application/json",
         )
 
     @staticmethod
