@@ -10,6 +10,7 @@ from flask.views import MethodView
 from . import queries
 from .auth import authenticate
 from .extensions import Blueprint
+from .pagination import PAGINATION_HEADERS, pagination_headers
 from .schemas import (
     CompletionSchema,
     TaskCreateSchema,
@@ -40,10 +41,11 @@ def route(rule: str, endpoint: str):
 @route("/tasks", "tasks")
 class Tasks(MethodView):
     @blp.arguments(TaskQuerySchema, location="query")
-    @blp.response(200, TaskSchema(many=True))
+    @blp.response(200, TaskSchema(many=True), headers=PAGINATION_HEADERS)
     def get(self, query):
-        """List the user's tasks, newest first"""
-        return queries.list_tasks(g.user_id, query["page"], query["per_page"])
+        """List the user's tasks: filtered, sorted (newest first) and paginated"""
+        tasks, total = queries.list_tasks(g.user_id, query)
+        return tasks, pagination_headers(total, query["page"], query["per_page"])
 
     @blp.arguments(TaskCreateSchema)
     @blp.response(201, TaskSchema, headers={"Location": {"schema": {"type": "string"}}})

@@ -1,0 +1,96 @@
+"""Indexes for the listing: every sort key, the filters, and `q` search.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-21
+
+All indexes cover one user's live tasks (`deleted_at IS NULL`), the rows every
+listing reads. Sorts: (user_id, <key>, id) in the listing's exact order, so page 1
+is an index walk that stops after `per_page` rows whatever the user's task count.
+Filters: `completed` (open tasks, newest first), `tag` (GIN on the JSONB array,
+queried with `@>`), `q` (pg_trgm GIN on title and description, queried with
+ILIKE).
+
+pg_trgm ships with PostgreSQL's contrib and is a trusted extension (PostgreSQL 13
+and later), so a database owner who is not a superuser may create it. A role that
+may not (no CREATE privilege on the database, or the extension not installed)
+still gets every other index: `q` then works the same, by scanning the user's
+rows instead. Downgrade leaves the extension in place (other objects may use it).
+"""
+
+import logging
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+log = logging.getLogger("alembic.runtime.migration")
+LIVE = sa.text("deleted_at IS NULL")
+
+# (name, columns) for both databases; SQLite is for development and gets these.
+PORTABLE = [
+    ("ix_tasks_user_updated", ["user_id", "updated_at", "id"]),
+    ("ix_tasks_user_priority", ["user_id", "priority", "id"]),
+    ("ix_tasks_user_completed_created", ["user_id", "completed", "created_at", "id"]),
+]
+# PostgreSQL only: orders SQLite cannot declare on an index, GIN indexes.
+POSTGRES = {
+    "ix_tasks_user_due": "(user_id, due_date ASC NULLS LAST, id ASC)",
+    "ix_tasks_user_due_desc": "(user_id, due_date DESC NULLS LAST, id DESC)",
+    "ix_tasks_user_title": '(user_id, lower(title) COLLATE "C", id)',
+    "ix_tasks_tags": "USING gin (tags jsonb_path_ops)",
+}
+TRIGRAM = {
+    "ix_tasks_title_trgm": "USING gin (title gin_trgm_ops)",
+    "ix_tasks_description_trgm": "USING gin (description gin_trgm_ops)",
+}
+
+
+def _create(name: str, definition: str) -> None:
+    op.execute(f"CREATE INDEX {name} ON tasks {definition} WHERE deleted_at IS NULL")
+
+
+def _has_trigrams(conn) -> bool:
+    """pg_trgm is there, or this role may create it; else log why not."""
+    installed = "SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'"
+    if conn.exec_driver_sql(installed).first():
+        return True
+    try:
+        with conn.begin_nested():  # a refusal must not abort the migration
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        return True
+    except sa.exc.DBAPIError as error:
+        log.warning(
+            "pg_trgm not available (%s); `q` search will work without its "
+            "trigram indexes. Run CREATE EXTENSION pg_trgm as a privileged role "
+            "and re-create them for fast search on large lists.",
+            str(error.orig).strip().splitlines()[0],
+        )
+        return False
+
+
+def upgrade() -> None:
+    for name, columns in PORTABLE:
+        op.create_index(
+            name, "tasks", columns, postgresql_where=LIVE, sqlite_where=LIVE
+        )
+    conn = op.get_bind()
+    if conn.dialect.name != "postgresql":
+        return
+    for name, definition in POSTGRES.items():
+        _create(name, definition)
+    if _has_trigrams(conn):
+        for name, definition in TRIGRAM.items():
+            _create(name, definition)
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for name in [*TRIGRAM, *POSTGRES]:
+            op.execute(f"DROP INDEX IF EXISTS {name}")
+    for name, _ in reversed(PORTABLE):
+        op.drop_index(name, table_name="tasks")
