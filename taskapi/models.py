@@ -59,3 +59,13 @@ class Task(Base):
     @priority.setter
     def priority(self, name: str) -> None:
         self.priority_rank = PRIORITY_RANK[name]
+
+
+class TaskCount(Base):
+    """PostgreSQL only: each user's number of live tasks, kept by triggers on
+    `tasks` (migration 0002). Read by the unfiltered listing for its total."""
+
+    __tablename__ = "task_counts"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    live: Mapped[int]

@@ -176,6 +176,7 @@ def test_completed_filters_open_or_done_tasks(alice):
     assert ids(alice.get("/tasks?completed=true")) == [done]
     assert ids(alice.get("/tasks?completed=false")) == [open_]
     assert ids(alice.get("/tasks?completed=FALSE")) == [open_]
+    assert alice.get("/tasks?completed=false").headers["X-Total-Count"] == "1"
 
 
 def test_priority_filter_repeats_and_ignores_case(alice):

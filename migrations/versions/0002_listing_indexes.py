@@ -11,6 +11,13 @@ Filters: `completed` (open tasks, newest first), `tag` (GIN on the JSONB array,
 queried with `@>`), `q` (pg_trgm GIN on title and description, queried with
 ILIKE).
 
+PostgreSQL also keeps each user's count of live tasks in `task_counts`, maintained
+by triggers on `tasks` (insert, soft delete and undelete, delete, truncate), so the
+unfiltered listing's X-Total-Count is one row read instead of a COUNT over all of
+the user's tasks: page 1 of 100,000 tasks then costs what page 1 of 100 does. A
+filtered listing still counts its matches. (Not on SQLite, for development only,
+where a batch migration that rebuilds `tasks` would silently drop the triggers.)
+
 pg_trgm ships with PostgreSQL's contrib and is a trusted extension (PostgreSQL 13
 and later), so a database owner who is not a superuser may create it. A role that
 may not (no CREATE privilege on the database, or the extension not installed)
@@ -50,6 +57,57 @@ TRIGRAM = {
 }
 
 
+COUNTER = [
+    """CREATE TABLE task_counts (
+        user_id varchar(255) PRIMARY KEY,
+        live integer NOT NULL CHECK (live >= 0)
+    )""",
+    """INSERT INTO task_counts (user_id, live)
+        SELECT user_id, count(*) FROM tasks WHERE deleted_at IS NULL
+        GROUP BY user_id""",
+    """CREATE FUNCTION task_counts_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.deleted_at IS NULL THEN
+            UPDATE task_counts SET live = live - 1 WHERE user_id = OLD.user_id;
+        END IF;
+        IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.deleted_at IS NULL THEN
+            INSERT INTO task_counts (user_id, live) VALUES (NEW.user_id, 1)
+            ON CONFLICT (user_id) DO UPDATE SET live = task_counts.live + 1;
+        END IF;
+        RETURN NULL;
+    END $$""",
+    """CREATE FUNCTION task_counts_clear() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        DELETE FROM task_counts;
+        RETURN NULL;
+    END $$""",
+    """CREATE TRIGGER task_counts_insert AFTER INSERT ON tasks
+        FOR EACH ROW WHEN (NEW.deleted_at IS NULL)
+        EXECUTE FUNCTION task_counts_apply()""",
+    # Fires only when a statement sets deleted_at or user_id: edits do not pay.
+    """CREATE TRIGGER task_counts_update AFTER UPDATE OF user_id, deleted_at ON tasks
+        FOR EACH ROW WHEN (
+            OLD.user_id IS DISTINCT FROM NEW.user_id
+            OR (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL)
+        )
+        EXECUTE FUNCTION task_counts_apply()""",
+    """CREATE TRIGGER task_counts_delete AFTER DELETE ON tasks
+        FOR EACH ROW WHEN (OLD.deleted_at IS NULL)
+        EXECUTE FUNCTION task_counts_apply()""",
+    """CREATE TRIGGER task_counts_truncate AFTER TRUNCATE ON tasks
+        FOR EACH STATEMENT EXECUTE FUNCTION task_counts_clear()""",
+]
+UNCOUNTER = [
+    *(
+        f"DROP TRIGGER task_counts_{event} ON tasks"
+        for event in ("insert", "update", "delete", "truncate")
+    ),
+    "DROP FUNCTION task_counts_apply()",
+    "DROP FUNCTION task_counts_clear()",
+    "DROP TABLE task_counts",
+]
+
+
 def _create(name: str, definition: str) -> None:
     op.execute(f"CREATE INDEX {name} ON tasks {definition} WHERE deleted_at IS NULL")
 
@@ -83,6 +141,8 @@ def upgrade() -> None:
         return
     for name, definition in POSTGRES.items():
         _create(name, definition)
+    for statement in COUNTER:
+        op.execute(statement)
     if _has_trigrams(conn):
         for name, definition in TRIGRAM.items():
             _create(name, definition)
@@ -90,6 +150,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        for statement in UNCOUNTER:
+            op.execute(statement)
         for name in [*TRIGRAM, *POSTGRES]:
             op.execute(f"DROP INDEX IF EXISTS {name}")
     for name, _ in reversed(PORTABLE):
