@@ -82,11 +82,16 @@ def _order_by(sort: str, dialect: str, columns=None) -> list:
     return [order, direction(task_id)]
 
 
-def _tag_filter(tag: str, dialect: str):
-    if dialect == "postgresql":  # served by the GIN index on tags
-        return type_coerce(Task.tags, JSONB).contains([tag])
-    each = func.json_each(Task.tags).table_valued("value")
-    return select(literal(1)).select_from(each).where(each.c.value == tag).exists()
+def _tags_filter(tags: list[str], dialect: str) -> list:
+    """The task carries every one of `tags`."""
+    if dialect == "postgresql":  # one containment test, served by the GIN index
+        return [type_coerce(Task.tags, JSONB).contains(tags)]
+    conditions = []
+    for tag in tags:
+        each = func.json_each(Task.tags).table_valued("value")
+        match = select(literal(1)).select_from(each).where(each.c.value == tag)
+        conditions.append(match.exists())
+    return conditions
 
 
 def _like_pattern(text: str) -> str:
@@ -124,8 +129,8 @@ def _filters(user_id: str, query: dict, dialect: str) -> list:
     if query.get("priority"):
         ranks = sorted({PRIORITY_RANK[name] for name in query["priority"]})
         conditions.append(Task.priority_rank.in_(ranks))
-    for tag in query.get("tag") or ():
-        conditions.append(_tag_filter(tag, dialect))
+    if query.get("tag"):
+        conditions.extend(_tags_filter(query["tag"], dialect))
     if query.get("q"):
         pattern = _like_pattern(query["q"])
         conditions.append(

@@ -12,7 +12,7 @@ queried with `@>`), `q` (pg_trgm GIN on title and description, queried with
 ILIKE).
 
 PostgreSQL also keeps each user's count of live tasks in `task_counts`, maintained
-by triggers on `tasks` (insert, soft delete and undelete, delete, truncate), so the
+by statement-level triggers on `tasks` (insert, update, delete, truncate), so the
 unfiltered listing's X-Total-Count is one row read instead of a COUNT over all of
 the user's tasks: page 1 of 100,000 tasks then costs what page 1 of 100 does. A
 filtered listing still counts its matches. (Not on SQLite, for development only,
@@ -57,22 +57,30 @@ TRIGRAM = {
 }
 
 
+# Statement-level triggers over transition tables: one upsert per user and
+# statement, so a bulk insert of N rows costs one counter update, not N updates of
+# one row (which PostgreSQL makes quadratic within a transaction).
+_UPSERT = """
+    INSERT INTO task_counts (user_id, live)
+    SELECT user_id, sum(delta) FROM ({changes}) AS changes
+    GROUP BY user_id HAVING sum(delta) <> 0 ORDER BY user_id
+    ON CONFLICT (user_id) DO UPDATE SET live = task_counts.live + EXCLUDED.live;
+"""
+_ADDED = "SELECT user_id, 1 AS delta FROM new_rows WHERE deleted_at IS NULL"
+_REMOVED = "SELECT user_id, -1 AS delta FROM old_rows WHERE deleted_at IS NULL"
 COUNTER = [
     """CREATE TABLE task_counts (
         user_id varchar(255) PRIMARY KEY,
-        live integer NOT NULL CHECK (live >= 0)
+        live integer NOT NULL
     )""",
     """INSERT INTO task_counts (user_id, live)
         SELECT user_id, count(*) FROM tasks WHERE deleted_at IS NULL
         GROUP BY user_id""",
-    """CREATE FUNCTION task_counts_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+    f"""CREATE FUNCTION task_counts_apply() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.deleted_at IS NULL THEN
-            UPDATE task_counts SET live = live - 1 WHERE user_id = OLD.user_id;
-        END IF;
-        IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.deleted_at IS NULL THEN
-            INSERT INTO task_counts (user_id, live) VALUES (NEW.user_id, 1)
-            ON CONFLICT (user_id) DO UPDATE SET live = task_counts.live + 1;
+        IF TG_OP = 'INSERT' THEN {_UPSERT.format(changes=_ADDED)}
+        ELSIF TG_OP = 'DELETE' THEN {_UPSERT.format(changes=_REMOVED)}
+        ELSE {_UPSERT.format(changes=f"{_ADDED} UNION ALL {_REMOVED}")}
         END IF;
         RETURN NULL;
     END $$""",
@@ -82,18 +90,14 @@ COUNTER = [
         RETURN NULL;
     END $$""",
     """CREATE TRIGGER task_counts_insert AFTER INSERT ON tasks
-        FOR EACH ROW WHEN (NEW.deleted_at IS NULL)
-        EXECUTE FUNCTION task_counts_apply()""",
-    # Fires only when a statement sets deleted_at or user_id: edits do not pay.
-    """CREATE TRIGGER task_counts_update AFTER UPDATE OF user_id, deleted_at ON tasks
-        FOR EACH ROW WHEN (
-            OLD.user_id IS DISTINCT FROM NEW.user_id
-            OR (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL)
-        )
-        EXECUTE FUNCTION task_counts_apply()""",
+        REFERENCING NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION task_counts_apply()""",
+    """CREATE TRIGGER task_counts_update AFTER UPDATE ON tasks
+        REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION task_counts_apply()""",
     """CREATE TRIGGER task_counts_delete AFTER DELETE ON tasks
-        FOR EACH ROW WHEN (OLD.deleted_at IS NULL)
-        EXECUTE FUNCTION task_counts_apply()""",
+        REFERENCING OLD TABLE AS old_rows
+        FOR EACH STATEMENT EXECUTE FUNCTION task_counts_apply()""",
     """CREATE TRIGGER task_counts_truncate AFTER TRUNCATE ON tasks
         FOR EACH STATEMENT EXECUTE FUNCTION task_counts_clear()""",
 ]
