@@ -205,8 +205,16 @@ class TaskQuerySchema(ma.Schema):
     completed = QueryBoolean()
     priority = fields.List(Priority())
     tag = fields.List(Text(strip=True, validate=validate.Length(1, 50)))
-    q = Text(strip=True, validate=validate.Length(max=2000))
-    search = Text(strip=True, validate=validate.Length(max=2000))
+    q = Text(
+        strip=True,
+        validate=validate.Length(max=2000),
+        metadata={"description": "Case-insensitive substring of title or description."},
+    )
+    search = Text(
+        strip=True,
+        validate=validate.Length(max=2000),
+        metadata={"description": "Another name for `q`."},
+    )
     due_after = UTCDateTime(metadata={"description": "Inclusive."})
     due_before = UTCDateTime(metadata={"description": "Exclusive."})
     sort = fields.String(
