@@ -14,13 +14,13 @@ from werkzeug.exceptions import (
     UnsupportedMediaType,
 )
 
-# Validation errors key list items by index (an int): allow non-string keys.
-DUMPS_OPTIONS = orjson.OPT_NON_STR_KEYS
+# marshmallow keys the errors of a list's items by position (an int).
+ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
 class ORJSONProvider(JSONProvider):
     def dumps(self, obj, **kwargs) -> str:
-        return orjson.dumps(obj, default=self._default, option=DUMPS_OPTIONS).decode()
+        return orjson.dumps(obj, default=self._default, option=ORJSON_OPTIONS).decode()
 
     def loads(self, s, **kwargs):
         return orjson.loads(s)
@@ -28,7 +28,7 @@ class ORJSONProvider(JSONProvider):
     def response(self, *args, **kwargs):
         obj = self._prepare_response_obj(args, kwargs)
         return self._app.response_class(
-            orjson.dumps(obj, default=self._default, option=DUMPS_OPTIONS),
+            orjson.dumps(obj, default=self._default, option=ORJSON_OPTIONS),
             mimetype="application/json",
         )
 

@@ -78,3 +78,13 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+
+
+class TaskCount(Base):
+    """PostgreSQL only: each user's number of live tasks, kept by triggers on
+    `tasks` (migration 0003). Read by the unfiltered listing for its total."""
+
+    __tablename__ = "task_counts"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    live: Mapped[int]

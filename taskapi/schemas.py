@@ -188,17 +188,53 @@ class CompletionSchema(ma.Schema):
 # Query strings -----------------------------------------------------------------
 
 
+SORT_KEYS = ("created_at", "updated_at", "due_date", "priority", "title")
+SORTS = (*SORT_KEYS, *(f"-{key}" for key in SORT_KEYS))
+DEFAULT_SORT = "-created_at"
+
+
 class TaskQuerySchema(ma.Schema):
+    """The listing's query string: filters, sort and page. `priority` and `tag`
+    repeat (`?tag=home&tag=errands`); `search` is another name for `q`."""
+
     class Meta:
         unknown = ma.EXCLUDE  # unknown query parameters are ignored
 
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 100))
+    completed = QueryBoolean()
+    priority = fields.List(Priority())
+    tag = fields.List(Text(strip=True, validate=validate.Length(1, 50)))
+    q = Text(
+        strip=True,
+        validate=validate.Length(max=2000),
+        metadata={"description": "Case-insensitive substring of title or description."},
+    )
+    search = Text(
+        strip=True,
+        validate=validate.Length(max=2000),
+        metadata={"description": "Another name for `q`."},
+    )
+    due_after = UTCDateTime(metadata={"description": "Inclusive."})
+    due_before = UTCDateTime(metadata={"description": "Exclusive."})
+    sort = fields.String(
+        load_default=DEFAULT_SORT,
+        validate=validate.OneOf(SORTS),
+        metadata={"description": "A leading `-` means descending."},
+    )
 
     @ma.validates_schema
     def page_within_reach(self, data, **kwargs):
         if (data["page"] - 1) * data["per_page"] > MAX_PAGE_OFFSET:
             raise ValidationError("Page is too large to serve.", "page")
+
+    @ma.post_load
+    def normalise(self, data, **kwargs):
+        search = data.pop("search", None)
+        data["q"] = data.get("q") or search or None  # empty means no search
+        if "tag" in data:
+            data["tag"] = list(dict.fromkeys(tag.lower() for tag in data["tag"]))
+        return data
 
 
 # Headers -----------------------------------------------------------------------

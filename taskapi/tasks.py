@@ -14,6 +14,7 @@ from .auth import authenticate
 from .docs import BEARER_AUTH
 from .etags import etag_of, if_match, not_modified
 from .extensions import Blueprint
+from .pagination import PAGINATION_HEADERS, pagination_headers
 from .ratelimit import check_rate_limit
 from .schemas import (
     CompletionSchema,
@@ -70,10 +71,11 @@ def route(rule: str, endpoint: str):
 @route("/tasks", "tasks")
 class Tasks(MethodView):
     @blp.arguments(TaskQuerySchema, location="query")
-    @blp.response(200, TaskSchema(many=True))
+    @blp.response(200, TaskSchema(many=True), headers=PAGINATION_HEADERS)
     def get(self, query):
-        """List the user's tasks, newest first"""
-        return queries.list_tasks(g.user_id, query["page"], query["per_page"])
+        """List the user's tasks: filtered, sorted (newest first) and paginated"""
+        tasks, total = queries.list_tasks(g.user_id, query)
+        return tasks, pagination_headers(total, query["page"], query["per_page"])
 
     @blp.arguments(IdempotencyKeySchema, location="headers")
     @blp.arguments(TaskCreateSchema)

@@ -1,0 +1,75 @@
+"""The listing's pagination headers: X-Total-Count, X-Pagination and Link.
+
+X-Pagination has the names and the omissions of flask-smorest's own pagination:
+with no tasks it is `{"total": 0, "total_pages": 0}`; `previous_page` is left out
+on the first page, `next_page` on the last, and a page past the end carries only
+`total`, `total_pages`, `first_page` and `last_page`. `Link` (RFC 8288) holds the
+same relations as absolute URLs that keep every other query parameter as sent.
+"""
+
+import json
+from urllib.parse import urlencode
+
+from flask import request
+from werkzeug.datastructures import MultiDict
+
+PAGINATION_HEADERS = {
+    "X-Total-Count": {
+        "description": "How many tasks match the filters.",
+        "schema": {"type": "integer"},
+    },
+    "X-Pagination": {
+        "description": "JSON: total, total_pages, first_page, last_page, page, "
+        "previous_page, next_page (absent where they do not apply).",
+        "schema": {"type": "string"},
+    },
+    "Link": {
+        "description": 'RFC 8288: rel="first", "prev", "next", "last" as they apply.',
+        "schema": {"type": "string"},
+    },
+}
+
+
+def pagination_metadata(total: int, page: int, per_page: int) -> dict:
+    metadata = {"total": total}
+    if total == 0:
+        metadata["total_pages"] = 0
+        return metadata
+    last_page = (total - 1) // per_page + 1
+    metadata.update(total_pages=last_page, first_page=1, last_page=last_page)
+    if page <= last_page:
+        metadata["page"] = page
+        if page > 1:
+            metadata["previous_page"] = page - 1
+        if page < last_page:
+            metadata["next_page"] = page + 1
+    return metadata
+
+
+def page_url(page: int) -> str:
+    """This request's URL, every parameter kept as sent, at another page."""
+    args = MultiDict(request.args)
+    args.setlist("page", [str(page)])
+    return f"{request.base_url}?{urlencode(list(args.items(multi=True)))}"
+
+
+def pagination_headers(total: int, page: int, per_page: int) -> dict:
+    metadata = pagination_metadata(total, page, per_page)
+    relations = {
+        "first": metadata.get("first_page"),
+        "prev": metadata.get("previous_page"),
+        "next": metadata.get("next_page"),
+        "last": metadata.get("last_page"),
+    }
+    headers = {
+        "X-Total-Count": str(total),
+        "X-Pagination": json.dumps(metadata, separators=(",", ":")),
+    }
+    links = [
+        f'<{page_url(number)}>; rel="{rel}"'
+        for rel, number in relations.items()
+        if number is not None
+    ]
+    if links:
+        headers["Link"] = ", ".join(links)
+    return headers
