@@ -9,6 +9,7 @@ users with fresh ids, so tests never see each other's tasks.
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import jwt
@@ -188,17 +190,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def live_server(app, database_uri, tmp_path_factory):
-    """The app served by a real gunicorn (2 worker processes x 10 threads) on a free
-    loopback port, against this test session's (migrated) database."""
+@contextmanager
+def gunicorn_server(database_uri, log_dir, **env):
+    """A real gunicorn (2 worker processes x 10 threads) serving the app on a free
+    loopback port against `database_uri`; `env` adds to or overrides the
+    environment (e.g. CORS_ORIGINS). Yields a LiveServer; stops it on exit."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    log_path = Path(log_dir) / "gunicorn.log"
     env = {
         **os.environ,
         "APP_ENV": "testing",
         "DATABASE_URL": database_uri,
         "BETTER_AUTH_SECRET": SECRET,
+        **env,
     }
     with open(log_path, "wb") as log:
         server = subprocess.Popen(
@@ -233,6 +237,14 @@ def live_server(app, database_uri, tmp_path_factory):
         server.wait(timeout=30)
 
 
+@pytest.fixture(scope="session")
+def live_server(app, database_uri, tmp_path_factory):
+    """The app served by a real gunicorn on a free loopback port, against this test
+    session's (migrated) database."""
+    with gunicorn_server(database_uri, tmp_path_factory.mktemp("gunicorn")) as server:
+        yield server
+
+
 class LiveResponse:
     def __init__(self, status, headers, body):
         self.status_code = status
@@ -250,6 +262,7 @@ class LiveServer:
     def __init__(self, host, port):
         self.host = host
         self.port = port
+        self.url = f"http://{host}:{port}"
 
     def request(self, method, path, *, json_body=None, headers=None):
         body = None
@@ -302,3 +315,55 @@ def race():
             return list(pool.map(go, calls))
 
     return run
+
+
+# A real browser ---------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",  # tests run as root in CI
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these Chromium keeps calling Google's servers, which on a machine
+    # with no internet costs seconds per page.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # Every host name but localhost fails to resolve: a page that needs the
+    # internet shows it, instead of working here and failing offline elsewhere.
+    "--host-resolver-rules=MAP localhost 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--window-size=1280,1600",
+]
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """One headless Chromium for the test session, driven by selenium through
+    Debian's chromedriver (never a downloaded one). Its console is kept
+    (`browser.get_log("browser")`) so tests can read what Chromium reported."""
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.path.exists(path)]
+    if missing:
+        pytest.skip(
+            f"NO BROWSER ON THIS MACHINE ({', '.join(missing)} missing): the browser "
+            "tests did not run. scripts/test installs Chromium when it runs as root "
+            "with apt; else `apt-get install chromium chromium-driver`."
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium')}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
