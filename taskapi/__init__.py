@@ -10,13 +10,20 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     config = (config_class or config_from_env())(app.instance_path)
     app.config.from_object(config)
 
-    from . import auth, cli, db, errors, jsonio, logs
+    from . import auth, cli, db, docs, errors, jsonio, logs
     from .extensions import api, cors, jwt
     from .health import blp as health_blueprint
     from .tasks import blp as tasks_blueprint
 
     app.json = jsonio.ORJSONProvider(app)
     logs.init_app(app)
+    if app.config.get("GENERATED_SECRET_PATH"):
+        app.logger.warning(
+            "No BETTER_AUTH_SECRET set: using a generated development secret "
+            "(kept in %s). Tokens from `flask create-token` match it; set "
+            "BETTER_AUTH_SECRET to the frontend's secret to accept its tokens.",
+            app.config["GENERATED_SECRET_PATH"],
+        )
     db.init_app(app)
     jwt.init_app(app)
     auth.init_app(app)
@@ -43,6 +50,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         max_age=600,
     )
     api.init_app(app)
+    docs.init_app(app)
     api.register_blueprint(health_blueprint)
     api.register_blueprint(tasks_blueprint)
     errors.init_app(app)

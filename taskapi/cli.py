@@ -1,6 +1,8 @@
 """flask commands: `flask --app wsgi <command> --help` explains each."""
 
+import logging
 import random
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,7 +24,14 @@ db_cli = AppGroup("db", help="Database schema migrations (Alembic).")
 
 
 def alembic_config() -> AlembicConfig:
-    config = AlembicConfig()
+    # Show what Alembic does ("Running upgrade  -> 0001, ..."): the release phase's log.
+    alembic_logger = logging.getLogger("alembic")
+    if all(isinstance(h, logging.NullHandler) for h in alembic_logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        alembic_logger.addHandler(handler)
+        alembic_logger.setLevel(logging.INFO)
+    config = AlembicConfig(stdout=sys.stdout)  # the current one (click's, in tests)
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = get_engine(current_app)
     return config

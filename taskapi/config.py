@@ -27,6 +27,15 @@ def cors_origins(value: str) -> list[str]:
     return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
 
 
+def whole_number(env, name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise RuntimeError(f"{name}={value!r} must be a whole number (>= 0).")
+    return int(value)
+
+
 class Config:
     ENV_NAME = "production"
     TESTING = False
@@ -36,6 +45,24 @@ class Config:
     API_TITLE = "taskapi"
     API_VERSION = "1.0.0"
     OPENAPI_VERSION = "3.0.3"
+    # /openapi.json, /docs and /redoc, with their assets served by the app (docs.py)
+    OPENAPI_URL_PREFIX = "/"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "/docs/assets/swagger-ui/"
+    OPENAPI_SWAGGER_UI_CONFIG = {"persistAuthorization": True, "validatorUrl": None}
+    OPENAPI_REDOC_PATH = "/redoc"
+    OPENAPI_REDOC_URL = "/docs/assets/redoc/redoc.standalone.js"
+    API_SPEC_OPTIONS = {
+        "info": {
+            "description": (
+                "Tasks for the user named by the bearer JWT. Errors are JSON: "
+                '`{"status", "title", "detail"}`, plus `errors` on 422. A method a '
+                "route does not serve answers 405; an unknown route 404; a database "
+                "outage 503 with `Retry-After`."
+            )
+        }
+    }
     # flask-jwt-extended: HS256 with the shared secret, from the Authorization header
     JWT_TOKEN_LOCATION = ["headers"]
     JWT_ALGORITHM = "HS256"
@@ -65,6 +92,12 @@ class Config:
         self.JWT_ISSUER = env.get("JWT_ISSUER") or None
         self.JWT_AUDIENCE = env.get("JWT_AUDIENCE") or None
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO").upper()
+        # Connection pooling: see db.engine_options and .env.example.
+        self.DATABASE_POOL = env.get("DATABASE_POOL", "auto").strip().lower()
+        self.DATABASE_POOL_SIZE = whole_number(env, "DATABASE_POOL_SIZE", 5)
+        self.DATABASE_MAX_OVERFLOW = whole_number(env, "DATABASE_MAX_OVERFLOW", 5)
+        # Seconds a request waits for a free pooled connection before its 503.
+        self.DATABASE_POOL_TIMEOUT = whole_number(env, "DATABASE_POOL_TIMEOUT", 10)
         self.check()
 
     def default_database_url(self) -> str:

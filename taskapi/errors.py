@@ -6,7 +6,12 @@
 
 import marshmallow as ma
 from flask import current_app, g, jsonify
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -63,9 +68,24 @@ def internal_error():
     )
 
 
+# Connection refused or timed out, a connection dropped mid-request, no free
+# connection in the pool: the database is unavailable, and the request may be retried.
+DATABASE_UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PoolTimeoutError,
+)
+
+
 def database_unavailable(error):
     """The database could not be reached or timed out: the client may retry."""
-    current_app.logger.warning("database unavailable: %s", error.orig)
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+    current_app.logger.warning(
+        "database unavailable: %s: %s",
+        type(error).__name__,
+        reason[0] if reason else "",
+    )
     return error_response(
         503,
         "The database is unavailable right now; retry shortly.",
@@ -74,5 +94,5 @@ def database_unavailable(error):
 
 
 def init_app(app) -> None:
-    for error in (OperationalError, InterfaceError):
+    for error in DATABASE_UNAVAILABLE:
         app.register_error_handler(error, database_unavailable)

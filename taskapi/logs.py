@@ -1,45 +1,110 @@
-"""Request ids and log records that carry them.
+"""Request ids and structured logs.
 
 Every response has `X-Request-ID`: the caller's when it is 1-128 characters of
-`A-Z a-z 0-9 . _ -`, else a fresh one. Log lines written while serving a request
-name it, so a 500's traceback can be found from what the client saw.
+`A-Z a-z 0-9 . _ -`, else a fresh one. Every log line is one JSON object on
+stderr, and every request writes one line when it ends:
+
+{"time": "...", "level": "INFO", "logger": "taskapi.request", "message": "request",
+ "request_id": "...", "method": "GET", "path": "/api/tasks", "status": 200,
+ "duration_ms": 3.1, "user_id": "alice"}
+
+Lines written while serving a request carry its id, so a 500's traceback can be
+found from what the client saw. The query string and headers (where tokens live)
+are never logged.
 """
 
 import logging
 import re
+import sys
+import time
 import uuid
+from datetime import datetime, timezone
 
+import orjson
 from flask import g, has_request_context, request
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+REQUEST_LOGGER = "taskapi.request"
 
 
-class RequestIdFilter(logging.Filter):
-    def filter(self, record):
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
-        return True
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is when a record is emitted."""
+
+    def __init__(self):
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object per record; a record's `fields` extra is merged in."""
+
+    def format(self, record):
+        line = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": (g.get("request_id") if has_request_context() else None),
+        }
+        fields = getattr(record, "fields", None)
+        if fields:
+            line.update(fields)
+        if record.exc_info:
+            line["traceback"] = self.formatException(record.exc_info)
+        return orjson.dumps(line, default=str).decode()
 
 
 def assign_request_id():
+    g.request_started = time.perf_counter()
     incoming = request.headers.get("X-Request-ID", "")
     g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
-def add_request_id(response):
-    response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+def finish_request(response):
+    """after_request (500s included): the X-Request-ID header and the log line."""
+    request_id = g.get("request_id")
+    if request_id is None:  # a failure before assign_request_id ran
+        request_id = g.request_id = uuid.uuid4().hex
+    response.headers["X-Request-ID"] = request_id
+    logger = logging.getLogger(REQUEST_LOGGER)
+    if logger.isEnabledFor(logging.INFO):
+        started = g.get("request_started")
+        logger.info(
+            "request",
+            extra={
+                "fields": {
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": (
+                        round((time.perf_counter() - started) * 1000, 2)
+                        if started is not None
+                        else None
+                    ),
+                    "user_id": g.get("user_id"),
+                }
+            },
+        )
     return response
 
 
 def init_app(app) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(
-        logging.Formatter(
-            "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
-        )
-    )
-    handler.addFilter(RequestIdFilter())
+    handler = StderrHandler()
+    handler.setFormatter(JSONFormatter())
+    # app.logger is "taskapi" (the package name): the request logger, and any
+    # "taskapi.*" module logger, propagate to it and share the handler.
+    for logger in (app.logger, logging.getLogger(REQUEST_LOGGER)):
+        logger.setLevel(app.config["LOG_LEVEL"])
     app.logger.handlers[:] = [handler]
-    app.logger.setLevel(app.config["LOG_LEVEL"])
     app.logger.propagate = False
     app.before_request(assign_request_id)
-    app.after_request(add_request_id)
+    app.after_request(finish_request)

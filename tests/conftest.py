@@ -28,7 +28,7 @@ from werkzeug.datastructures import Headers
 
 from taskapi import create_app
 from taskapi.config import TestingConfig, database_url
-from taskapi.db import Session
+from taskapi.db import Session, get_engine
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
 SECRET = "tests-secret-" * 5  # 65 bytes: long enough for every HMAC size
@@ -367,3 +367,33 @@ def browser(tmp_path_factory):
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def make_app(app):
+    """Build another app from a config class (a view that raises, a database that
+    is down, ...). Their engines are closed afterwards."""
+    made = []
+
+    def make(config_class):
+        made.append(create_app(config_class))
+        return made[-1]
+
+    yield make
+    Session.remove()
+    for other in made:
+        get_engine(other).dispose()
+
+
+@pytest.fixture
+def log_lines(capsys):
+    """The JSON log lines written to stderr so far, parsed."""
+
+    def read():
+        return [
+            json.loads(line)
+            for line in capsys.readouterr().err.splitlines()
+            if line.startswith("{")
+        ]
+
+    return read

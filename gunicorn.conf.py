@@ -1,0 +1,59 @@
+"""gunicorn settings: `gunicorn -c gunicorn.conf.py wsgi:app` (the Procfile's web line).
+
+Reads `PORT` (default 5000) and `WEB_CONCURRENCY` (worker processes, default derived
+from the CPU count). `GUNICORN_THREADS` sets the threads per worker (default 4); the
+worker model and its measurement are explained in the README's Operations section.
+"""
+
+import multiprocessing
+import os
+import sys
+
+
+def _int_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise SystemExit(f"{name}={value!r} is not a whole number") from None
+    if number < 1:
+        raise SystemExit(f"{name} must be at least 1 (got {number})")
+    return number
+
+
+bind = f"0.0.0.0:{_int_env('PORT', 5000)}"
+# Each worker is a process with its own connection pool. The usual 2*CPUs+1 is for
+# sync workers; threads cover the time a request waits on the database, so one
+# process per CPU (at least 2, so one busy worker never stalls the service) is enough.
+workers = _int_env("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count()))
+worker_class = "gthread"
+threads = _int_env("GUNICORN_THREADS", 4)
+# Build the app once in the master: a bad configuration (no secret, bad
+# DATABASE_URL) stops the server with its message instead of looping on worker
+# boots, and workers share the imported code copy-on-write.
+preload_app = True
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+# The app writes one JSON line per request to stderr (taskapi/logs.py);
+# gunicorn's own access log would repeat it.
+accesslog = None
+errorlog = "-"
+# gunicorn's runtime control socket defaults to one path per user ($HOME/.gunicorn),
+# which two servers on one machine would fight over; PaaS dynos have no use for it.
+control_socket_disable = True
+# X-Forwarded-* is trusted from FORWARDED_ALLOW_IPS (gunicorn reads it; default
+# 127.0.0.1). The API builds no absolute URLs, so PaaS routers need nothing more.
+
+
+def post_fork(server, worker):
+    """Give each worker a fresh pool: a connection opened in the master (there
+    should be none, but a preload hook might open one) must never be shared
+    between processes. close=False leaves the parent's sockets alone."""
+    wsgi = sys.modules.get("wsgi")
+    if wsgi is not None:
+        from taskapi.db import get_engine
+
+        get_engine(wsgi.app).dispose(close=False)

@@ -1,0 +1,316 @@
+"""An operator deploys with environment variables: secrets, database URL, pooling."""
+
+import os
+import re
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.pool import NullPool, QueuePool
+
+from taskapi.config import DevelopmentConfig, ProductionConfig, database_url
+from taskapi.db import get_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+NEON_DIRECT = "postgresql://u:p@ep-cool-name-123456.eu-central-1.aws.neon.tech/db"
+NEON_POOLED = (
+    "postgresql://u:p@ep-cool-name-123456-pooler.eu-central-1.aws.neon.tech/db"
+)
+VARIABLES = (
+    "APP_ENV",
+    "DATABASE_URL",
+    "BETTER_AUTH_SECRET",
+    "JWT_SECRET_KEY",
+    "DATABASE_POOL",
+    "DATABASE_POOL_SIZE",
+    "DATABASE_MAX_OVERFLOW",
+)
+
+
+@pytest.fixture
+def env(monkeypatch):
+    """A clean process environment for the config classes, which read it."""
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def production_app(make_app, env, **variables):
+    env.setenv("BETTER_AUTH_SECRET", "s" * 32)
+    for name, value in variables.items():
+        env.setenv(name, value)
+    return make_app(ProductionConfig)
+
+
+@pytest.mark.parametrize("secret", [None, "", "x" * 31])
+def test_production_refuses_to_start_without_a_32_character_secret(env, secret):
+    env.setenv("DATABASE_URL", NEON_DIRECT)
+    if secret is not None:
+        env.setenv("BETTER_AUTH_SECRET", secret)
+
+    with pytest.raises(RuntimeError) as refused:
+        ProductionConfig()
+
+    message = str(refused.value)
+    assert "BETTER_AUTH_SECRET" in message
+    assert "at least 32 characters" in message
+    assert f"got {len(secret or '')}" in message
+
+
+def test_production_accepts_the_jwt_secret_key_alias(env):
+    env.setenv("DATABASE_URL", NEON_DIRECT)
+    env.setenv("JWT_SECRET_KEY", "k" * 32)
+
+    assert ProductionConfig().JWT_SECRET_KEY == "k" * 32
+
+
+def test_production_refuses_to_start_without_a_database_url(env):
+    env.setenv("BETTER_AUTH_SECRET", "s" * 40)
+
+    with pytest.raises(RuntimeError, match="DATABASE_URL is not set"):
+        ProductionConfig()
+
+
+def test_the_wsgi_entry_point_stops_with_the_message_when_the_secret_is_short():
+    """What an operator sees in the PaaS log: the reason, not a worker boot loop."""
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=ROOT,
+        env={
+            "APP_ENV": "production",
+            "DATABASE_URL": NEON_DIRECT,
+            "BETTER_AUTH_SECRET": "short",
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert "at least 32 characters (got 5)" in result.stderr
+
+
+def test_development_starts_on_sqlite_with_a_generated_secret_and_says_so(
+    env, make_app, tmp_path, log_lines
+):
+    env.setenv("APP_ENV", "development")
+
+    class Development(DevelopmentConfig):
+        def __init__(self, _instance_path=None):
+            super().__init__(tmp_path / "instance")
+
+    app = make_app(Development)
+
+    secret_file = tmp_path / "instance" / "dev-secret"
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+    assert app.config["JWT_SECRET_KEY"] == secret_file.read_text().strip()
+    assert len(app.config["JWT_SECRET_KEY"]) >= 32
+    warnings = [line for line in log_lines() if line["level"] == "WARNING"]
+    assert any(
+        "generated development secret" in line["message"]
+        and str(secret_file) in line["message"]
+        for line in warnings
+    )
+    # The same secret on the next start, so tokens from create-token keep working.
+    assert (
+        make_app(Development).config["JWT_SECRET_KEY"] == app.config["JWT_SECRET_KEY"]
+    )
+
+
+def test_a_development_secret_from_the_environment_is_not_announced(
+    env, make_app, tmp_path, log_lines
+):
+    env.setenv("BETTER_AUTH_SECRET", "d" * 32)
+
+    class Development(DevelopmentConfig):
+        def __init__(self, _instance_path=None):
+            super().__init__(tmp_path / "instance")
+
+    app = make_app(Development)
+
+    assert app.config["JWT_SECRET_KEY"] == "d" * 32
+    assert not (tmp_path / "instance" / "dev-secret").exists()
+    assert not any("generated" in line["message"] for line in log_lines())
+
+
+class Captured(Exception):
+    pass
+
+
+def psycopg2_connect_arguments(engine) -> dict:
+    """What psycopg2.connect() would be called with, without connecting."""
+
+    def capture(_dialect, _record, _args, kwargs):
+        raise Captured(kwargs)
+
+    event.listen(engine, "do_connect", capture)
+    with pytest.raises(Captured) as captured:
+        engine.connect()
+    return captured.value.args[0]
+
+
+def test_neon_sslmode_and_other_url_options_reach_psycopg2(env, make_app):
+    url = NEON_DIRECT + "?sslmode=require&channel_binding=require"
+    engine = get_engine(production_app(make_app, env, DATABASE_URL=url))
+
+    assert engine.url.drivername == "postgresql+psycopg2"
+    arguments = psycopg2_connect_arguments(engine)
+    assert arguments["sslmode"] == "require"
+    assert arguments["channel_binding"] == "require"
+    assert arguments["connect_timeout"] == 5
+
+
+def test_a_connect_timeout_in_the_url_wins(env, make_app):
+    url = NEON_DIRECT + "?connect_timeout=12"
+    engine = get_engine(production_app(make_app, env, DATABASE_URL=url))
+
+    assert psycopg2_connect_arguments(engine)["connect_timeout"] == "12"
+
+
+def test_heroku_style_postgres_urls_mean_psycopg2():
+    assert database_url("postgres://u:p@h:5432/d?sslmode=require") == (
+        "postgresql+psycopg2://u:p@h:5432/d?sslmode=require"
+    )
+
+
+def test_a_direct_connection_gets_a_checked_pool_sized_from_the_environment(
+    env, make_app
+):
+    engine = get_engine(
+        production_app(
+            make_app,
+            env,
+            DATABASE_URL=NEON_DIRECT,
+            DATABASE_POOL_SIZE="7",
+            DATABASE_MAX_OVERFLOW="3",
+        )
+    )
+
+    assert isinstance(engine.pool, QueuePool)
+    assert engine.pool.size() == 7
+    assert engine.pool._max_overflow == 3
+    assert engine.pool._pre_ping is True
+    assert engine.pool._recycle == 300
+
+
+@pytest.mark.parametrize(
+    ("url", "mode", "pooled"),
+    [
+        (NEON_POOLED, None, True),  # auto-detected from Neon's -pooler host
+        (NEON_POOLED, "auto", True),
+        (NEON_DIRECT, None, False),
+        (NEON_DIRECT, "pgbouncer", True),  # any PgBouncer in transaction mode
+        (NEON_POOLED, "app", False),  # explicitly keep the app's own pool
+    ],
+)
+def test_behind_pgbouncer_the_app_keeps_no_pool_of_its_own(
+    env, make_app, url, mode, pooled
+):
+    variables = {"DATABASE_URL": url}
+    if mode:
+        variables["DATABASE_POOL"] = mode
+    engine = get_engine(production_app(make_app, env, **variables))
+
+    assert isinstance(engine.pool, NullPool) is pooled
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DATABASE_POOL", "pgbouncr", "DATABASE_POOL='pgbouncr' is not one of"),
+        ("DATABASE_POOL_SIZE", "ten", "DATABASE_POOL_SIZE='ten' must be a whole"),
+        ("DATABASE_MAX_OVERFLOW", "-1", "DATABASE_MAX_OVERFLOW='-1' must be a whole"),
+    ],
+)
+def test_a_bad_pool_setting_stops_the_start_with_its_name(
+    env, make_app, name, value, message
+):
+    with pytest.raises(RuntimeError, match=message):
+        production_app(make_app, env, DATABASE_URL=NEON_DIRECT, **{name: value})
+
+
+def gunicorn_settings(env, **variables):
+    for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS"):
+        env.delenv(name, raising=False)
+    for name, value in variables.items():
+        env.setenv(name, value)
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+def test_gunicorn_binds_port_and_runs_web_concurrency_threaded_workers(env):
+    settings = gunicorn_settings(env, PORT="8123", WEB_CONCURRENCY="3")
+
+    assert settings["bind"] == "0.0.0.0:8123"
+    assert settings["workers"] == 3
+    assert settings["worker_class"] == "gthread"
+    assert settings["threads"] == 4
+    assert settings["preload_app"] is True
+
+
+def test_gunicorn_defaults_to_port_5000_and_workers_from_the_cpu_count(env):
+    settings = gunicorn_settings(env)
+
+    assert settings["bind"] == "0.0.0.0:5000"
+    assert settings["workers"] == max(2, os.cpu_count())
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_gunicorn_refuses_a_bad_worker_count_with_its_name(env, value):
+    with pytest.raises(SystemExit, match="WEB_CONCURRENCY"):
+        gunicorn_settings(env, WEB_CONCURRENCY=value)
+
+
+def test_after_fork_a_worker_gets_a_fresh_pool(env, app, monkeypatch):
+    """The pool the master had (and any connection in it) is left to the master."""
+    engine = get_engine(app)
+    with engine.connect():
+        pass  # one pooled connection, as if opened before the fork
+    inherited = engine.pool
+    monkeypatch.setitem(sys.modules, "wsgi", type(sys)("wsgi"))
+    sys.modules["wsgi"].app = app
+
+    gunicorn_settings(env)["post_fork"](server=None, worker=None)
+
+    assert engine.pool is not inherited
+    assert engine.pool.checkedin() == 0
+    assert inherited.checkedin() == 1  # not closed: the master's socket, not ours
+    with engine.connect() as conn:  # and the worker connects afresh
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+
+
+def test_env_example_lists_every_variable_the_code_reads():
+    sources = [*sorted((ROOT / "taskapi").glob("*.py")), ROOT / "gunicorn.conf.py"]
+    read = set()
+    for source in sources:
+        read |= set(re.findall(r"""(?:env|environ)\.get\(\s*["']([A-Z_]+)""",
+                               source.read_text()))  # fmt: skip
+        read |= set(re.findall(r"""_int_env\(\s*["']([A-Z_]+)""", source.read_text()))
+        read |= set(re.findall(r"""whole_number\(env, ["']([A-Z_]+)""",
+                               source.read_text()))  # fmt: skip
+    example = (ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^#? ?([A-Z_]+)=", example, flags=re.MULTILINE))
+
+    assert {"DATABASE_URL", "BETTER_AUTH_SECRET", "PORT", "DATABASE_POOL"} <= read
+    required = {
+        "DATABASE_URL", "BETTER_AUTH_SECRET", "JWT_SECRET_KEY", "JWT_JWKS_URL",
+        "JWT_ISSUER", "JWT_AUDIENCE", "CORS_ORIGINS", "FRONTEND_URL", "PORT",
+        "WEB_CONCURRENCY", "APP_ENV", "LOG_LEVEL", "DATABASE_POOL",
+    }  # fmt: skip
+    assert (read | required) <= listed
+
+
+def test_the_procfile_runs_gunicorn_with_its_config_and_migrates_on_release():
+    lines = dict(
+        line.split(": ", 1)
+        for line in (ROOT / "Procfile").read_text().splitlines()
+        if line.strip()
+    )
+
+    assert lines == {
+        "web": "gunicorn -c gunicorn.conf.py wsgi:app",
+        "release": "flask --app wsgi db upgrade",
+    }
