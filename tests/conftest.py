@@ -48,6 +48,25 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+BROWSER_TESTS = "tests/test_browser"  # tests/test_browser*.py
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadgroup` (scripts/test) with every browser test in one group, so one
+    worker runs them all: one Chromium, one page server on port 3000. xdist 3.8
+    groups `xdist_group` marks by renaming node ids, which pytest 9 ignores, so the
+    group is named here from the file name instead."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class BrowserTestsTogether(LoadGroupScheduling):
+        def _split_scope(self, nodeid):
+            return "browser" if nodeid.startswith(BROWSER_TESTS) else nodeid
+
+    return BrowserTestsTogether(config, log)
+
+
 @pytest.fixture(scope="session")
 def database_uri(tmp_path_factory, worker_id):
     if not on_postgres:

@@ -13,6 +13,7 @@ import errno
 import json
 import threading
 import uuid
+import warnings
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,7 +25,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import LiveUser, gunicorn_server, make_token, new_user_id
 
-pytestmark = [pytest.mark.postgres_only, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.postgres_only
 
 FRONTEND = Path(__file__).resolve().parent / "frontend"
 FRONTEND_PORT = 3000  # where `next dev` serves a frontend
@@ -48,6 +49,12 @@ def frontend():
         if error.errno != errno.EADDRINUSE:
             raise
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        warnings.warn(
+            f"port {FRONTEND_PORT} is taken: the browser tests use port "
+            f"{server.server_address[1]} and CORS_ORIGINS set to match, so the "
+            "default CORS origin was not exercised",
+            stacklevel=1,
+        )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server.server_address[1]
@@ -102,6 +109,7 @@ class Page:
 
 def open_page(browser, origin, api, token):
     query = urlencode({"api": api.url, "token": token, "run": uuid.uuid4().hex})
+    browser.get_log("browser")  # so the page's console holds only this page's lines
     browser.get(f"{origin}/tasks.html?{query}")
     WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.ID, "done"))
     return Page(browser)
