@@ -9,6 +9,9 @@ import secrets
 from pathlib import Path
 
 MIN_SECRET_LENGTH = 32
+# Accepted besides HS256 when JWT_JWKS_URL is set: Better Auth's `jwt()` plugin
+# signs with EdDSA (Ed25519) by default, ES256, RS256 or PS256 when configured.
+ASYMMETRIC_ALGORITHMS = ("EdDSA", "ES256", "RS256", "PS256")
 
 
 def database_url(url: str) -> str:
@@ -25,6 +28,22 @@ def database_url(url: str) -> str:
 
 def cors_origins(value: str) -> list[str]:
     return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+
+
+def audiences(value: str) -> list[str] | None:
+    """`JWT_AUDIENCE` may list several accepted audiences, comma-separated."""
+    return [aud.strip() for aud in value.split(",") if aud.strip()] or None
+
+
+def seconds(name: str, default: float, *, minimum: float = 0) -> float:
+    value = os.environ.get(name) or default
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not minimum <= number < float("inf"):
+        raise RuntimeError(f"{name} must be a number of seconds >= {minimum}")
+    return number
 
 
 def whole_number(env, name: str, default: int) -> int:
@@ -64,9 +83,9 @@ class Config:
         }
     }
     # flask-jwt-extended: HS256 with the shared secret, from the Authorization header
+    # (and the JWKS algorithms with JWT_JWKS_URL: see the properties below).
     JWT_TOKEN_LOCATION = ["headers"]
     JWT_ALGORITHM = "HS256"
-    JWT_DECODE_ALGORITHMS = ["HS256"]
     JWT_DECODE_LEEWAY = 30
     # flask-jwt-extended rejects tokens that lack its identity claim. Better Auth's
     # session JWT has no `sub`, so the claim it checks for is `exp` (which the
@@ -90,7 +109,13 @@ class Config:
             or self.default_secret()
         )
         self.JWT_ISSUER = env.get("JWT_ISSUER") or None
-        self.JWT_AUDIENCE = env.get("JWT_AUDIENCE") or None
+        self.JWT_AUDIENCE = audiences(env.get("JWT_AUDIENCE", ""))
+        # Better Auth's key set (auth.py): fetched with a bounded timeout, cached,
+        # re-fetched for an unknown kid or after a failure at most once an interval.
+        self.JWT_JWKS_URL = env.get("JWT_JWKS_URL") or None
+        self.JWT_JWKS_TIMEOUT = seconds("JWT_JWKS_TIMEOUT", 3, minimum=0.1)
+        self.JWT_JWKS_CACHE_SECONDS = seconds("JWT_JWKS_CACHE_SECONDS", 300, minimum=1)
+        self.JWT_JWKS_REFRESH_INTERVAL = seconds("JWT_JWKS_REFRESH_INTERVAL", 5)
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO").upper()
         # Connection pooling: see db.engine_options and .env.example.
         self.DATABASE_POOL = env.get("DATABASE_POOL", "auto").strip().lower()
@@ -99,6 +124,22 @@ class Config:
         # Seconds a request waits for a free pooled connection before its 503.
         self.DATABASE_POOL_TIMEOUT = whole_number(env, "DATABASE_POOL_TIMEOUT", 10)
         self.check()
+
+    # Derived, so that a subclass setting JWT_JWKS_URL / JWT_ISSUER / JWT_AUDIENCE
+    # gets them; flask-jwt-extended reads these three keys.
+    @property
+    def JWT_DECODE_ALGORITHMS(self) -> list[str]:
+        if self.JWT_JWKS_URL:
+            return ["HS256", *ASYMMETRIC_ALGORITHMS]
+        return ["HS256"]
+
+    @property
+    def JWT_DECODE_ISSUER(self) -> str | None:
+        return self.JWT_ISSUER
+
+    @property
+    def JWT_DECODE_AUDIENCE(self) -> list[str] | str | None:
+        return self.JWT_AUDIENCE
 
     def default_database_url(self) -> str:
         raise RuntimeError(
@@ -117,6 +158,13 @@ class Config:
                 f"shared with Better Auth, at least {MIN_SECRET_LENGTH} characters "
                 f"(got {len(self.JWT_SECRET_KEY)}). Generate one with "
                 "`openssl rand -base64 32`, or set APP_ENV=development for local use."
+            )
+        if self.JWT_JWKS_URL and not self.JWT_JWKS_URL.startswith(
+            ("http://", "https://")
+        ):
+            raise RuntimeError(
+                "JWT_JWKS_URL must be an http(s) URL, such as Better Auth's "
+                "https://auth.example.com/api/auth/jwks"
             )
 
 

@@ -391,7 +391,7 @@ def browser(tmp_path_factory):
 @pytest.fixture
 def make_app(app):
     """Build another app from a config class (a view that raises, a database that
-    is down, ...). Their engines are closed afterwards."""
+    is down, ...); its engine is disposed afterwards."""
     made = []
 
     def make(config_class):
@@ -399,7 +399,6 @@ def make_app(app):
         return made[-1]
 
     yield make
-    Session.remove()
     for other in made:
         get_engine(other).dispose()
 

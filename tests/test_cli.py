@@ -161,7 +161,7 @@ def test_purge_removes_only_tasks_deleted_long_enough_ago(app, cli, alice, bob):
         assert (alice if task is not just_now else bob).delete(
             f"/tasks/{task['id']}"
         ).status_code == 204
-    with app.app_context():  # the Session uses the engine of the app in context
+    with app.app_context():
         for task, days in ((old, 40), (recent, 10)):
             Session.execute(
                 update(Task)

@@ -70,7 +70,9 @@ def app_without_a_database(config_class, tmp_path):
         def __init__(self, instance_path="instance"):
             super().__init__(instance_path)
             if self.SQLALCHEMY_DATABASE_URI.startswith("postgres"):
-                self.SQLALCHEMY_DATABASE_URI = "postgresql+psycopg2://nobody@127.0.0.1:9/none"
+                self.SQLALCHEMY_DATABASE_URI = (
+                    "postgresql+psycopg2://nobody@127.0.0.1:9/none"
+                )
             else:
                 self.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path}/missing/dir/x.db"
 
