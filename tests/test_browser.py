@@ -175,9 +175,23 @@ def test_the_list_answers_the_page_it_asked_for(lifecycle):
     assert listing["status"] == 200
     # per_page=1 of her two tasks, newest first (the default sort)
     assert [task["title"] for task in listing["body"]] == ["Call mum"]
-    # X-Total-Count and Link come with the listing issue; until then they read null
-    assert "x-total-count" in listing["headers"]
-    assert "link" in listing["headers"]
+
+
+def test_the_page_reads_the_listing_headers_exactly_as_the_api_sends_them(
+    lifecycle, api
+):
+    """X-Total-Count, X-Pagination and Link (whichever the API sends) reach the
+    page: the same listing asked for by a client that no CORS rule filters,
+    for a user in the same state (two tasks), carries the same values."""
+    same = LiveUser(api, new_user_id("carol"))
+    for title in ("Buy milk", "Call mum"):
+        assert same.request("POST", "/tasks", json={"title": title}).status_code == 201
+    direct = api.request("GET", "/api/tasks?per_page=1", headers=same.headers)
+    assert direct.status_code == 200
+
+    read = lifecycle["list"]["headers"]
+    for name in ("x-total-count", "x-pagination", "link"):
+        assert read[name] == direct.headers.get(name), name
 
 
 def test_the_etag_is_readable_and_if_none_match_answers_304(lifecycle):
