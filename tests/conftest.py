@@ -10,6 +10,7 @@ import contextlib
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -45,6 +46,25 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres_only" in item.keywords:
             item.add_marker(skip)
+
+
+BROWSER_TESTS = "tests/test_browser"  # tests/test_browser*.py
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadgroup` (scripts/test) with every browser test in one group, so one
+    worker runs them all: one Chromium, one page server on port 3000. xdist 3.8
+    groups `xdist_group` marks by renaming node ids, which pytest 9 ignores, so the
+    group is named here from the file name instead."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class BrowserTestsTogether(LoadGroupScheduling):
+        def _split_scope(self, nodeid):
+            return "browser" if nodeid.startswith(BROWSER_TESTS) else nodeid
+
+    return BrowserTestsTogether(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -116,15 +136,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextlib.contextmanager
-def gunicorn(database_uri, log_path, *options):
+def gunicorn(database_uri, log_path, *options, **env):
     """The app served by a real gunicorn with the project's gunicorn.conf.py (plus
-    `options`) on a free loopback port, against the test database; yields the port."""
+    `options`, and `env` in its environment) on a free loopback port, against the
+    test database; yields the port."""
     port = free_port()
     env = {
         **os.environ,
         "APP_ENV": "testing",
         "DATABASE_URL": database_uri,
         "BETTER_AUTH_SECRET": SECRET,
+        **env,
     }
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *options]
     with open(log_path, "wb") as log:
@@ -256,12 +278,20 @@ def users_on(client, prefix):
 # A real server, for tests of concurrent requests -----------------------------------
 
 
+@contextlib.contextmanager
+def gunicorn_server(database_uri, log_dir, **env):
+    """The app under a real gunicorn (2 worker processes x 10 threads); `env` adds
+    to the environment (e.g. CORS_ORIGINS). Yields a LiveServer."""
+    log_path = Path(log_dir) / "gunicorn.log"
+    with gunicorn(database_uri, log_path, "--workers=2", "--threads=10", **env) as port:
+        yield LiveServer("127.0.0.1", port)
+
+
 @pytest.fixture(scope="session")
 def live_server(app, database_uri, tmp_path_factory):
-    """The app under a real gunicorn (2 worker processes x 10 threads), for races."""
-    log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    with gunicorn(database_uri, log_path, "--workers=2", "--threads=10") as port:
-        yield LiveServer("127.0.0.1", port)
+    """The app under a real gunicorn, for races and the browser."""
+    with gunicorn_server(database_uri, tmp_path_factory.mktemp("gunicorn")) as server:
+        yield server
 
 
 class LiveResponse:
@@ -281,6 +311,7 @@ class LiveServer:
     def __init__(self, host, port):
         self.host = host
         self.port = port
+        self.url = f"http://{host}:{port}"
 
     def request(self, method, path, *, json_body=None, headers=None):
         body = None
@@ -333,6 +364,58 @@ def race():
             return list(pool.map(go, calls))
 
     return run
+
+
+# A real browser ---------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",  # tests run as root in CI
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these Chromium keeps calling Google's servers, which on a machine
+    # with no internet costs seconds per page.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # Every host name but localhost fails to resolve: a page that needs the
+    # internet shows it, instead of working here and failing offline elsewhere.
+    "--host-resolver-rules=MAP localhost 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--window-size=1280,1600",
+]
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """One headless Chromium for the test session, driven by selenium through
+    Debian's chromedriver (never a downloaded one). Its console is kept
+    (`browser.get_log("browser")`) so tests can read what Chromium reported."""
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.path.exists(path)]
+    if missing:
+        pytest.skip(
+            f"NO BROWSER ON THIS MACHINE ({', '.join(missing)} missing): the browser "
+            "tests did not run. scripts/test installs Chromium when it runs as root "
+            "with apt; else `apt-get install chromium chromium-driver`."
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium')}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
 @pytest.fixture
