@@ -192,6 +192,9 @@ def test_the_page_reads_the_listing_headers_exactly_as_the_api_sends_them(
     read = lifecycle["list"]["headers"]
     for name in ("x-total-count", "x-pagination", "link"):
         assert read[name] == direct.headers.get(name), name
+    assert read["x-total-count"] == "2"
+    assert json.loads(read["x-pagination"])["total_pages"] == 2
+    assert 'rel="next"' in read["link"] and "per_page=1" in read["link"]
 
 
 def test_the_etag_is_readable_and_if_none_match_answers_304(lifecycle):
