@@ -53,6 +53,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
             "X-RateLimit-Reset",
         ],
         max_age=600,
+        # Only answer CORS to requests that ask (an Origin header); and since the
+        # answer depends on Origin, say so to caches (security.py adds Vary).
+        always_send=False,
     )
     api.init_app(app)
     docs.init_app(app)

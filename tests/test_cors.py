@@ -88,3 +88,13 @@ def test_an_origin_not_allowed_never_gets_allow_origin(client, alice):
         assert "Access-Control-Allow-Origin" not in response.headers
         denied = client.get("/api/tasks", headers={"Origin": origin})
         assert "Access-Control-Allow-Origin" not in denied.headers
+
+
+def test_cors_headers_only_answer_an_origin_and_vary_on_it(client, alice):
+    without_origin = alice.get("/tasks")
+    assert "Access-Control-Allow-Origin" not in without_origin.headers
+    assert "Origin" in without_origin.headers["Vary"]
+    with_origin = alice.get("/tasks", headers={"Origin": ALLOWED})
+    assert with_origin.headers["Access-Control-Allow-Origin"] == ALLOWED
+    assert "Origin" in with_origin.headers["Vary"]
+    assert "Origin" in client.get("/health").headers["Vary"]
