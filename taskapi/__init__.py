@@ -51,6 +51,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
             "X-RateLimit-Limit",
             "X-RateLimit-Remaining",
             "X-RateLimit-Reset",
+            "WWW-Authenticate",
         ],
         max_age=600,
         # Only answer CORS to requests that ask (an Origin header); and since the
