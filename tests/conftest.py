@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.datastructures import Headers
+from werkzeug.serving import make_server
 
 from taskapi import create_app
 from taskapi.config import TestingConfig, database_url
@@ -67,21 +68,31 @@ def pytest_xdist_make_scheduler(config, log):
     return BrowserTestsTogether(config, log)
 
 
-@pytest.fixture(scope="session")
-def database_uri(tmp_path_factory, worker_id):
-    if not on_postgres:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-        return
+@contextlib.contextmanager
+def fresh_database(name):
+    """A new, empty PostgreSQL database on the test server; dropped afterwards.
+    Yields its URL."""
     server = make_url(database_url(TEST_DATABASE_URL))
-    name = f"taskapi_test_{worker_id}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_uri(tmp_path_factory, worker_id):
+    """This xdist worker's own database (PostgreSQL) or file (SQLite)."""
+    if not on_postgres:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
+    with fresh_database(f"taskapi_test_{worker_id}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -179,6 +190,30 @@ def gunicorn_url(app, database_uri, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
     with gunicorn(database_uri, log_path, "--workers=1") as port:
         yield f"http://127.0.0.1:{port}"
+
+
+@contextlib.contextmanager
+def werkzeug_server(app):
+    """The app under werkzeug's threaded server on a free loopback port; yields
+    its URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+def assert_error(response, status):
+    """The contract's JSON error body, with this status; returns the body."""
+    assert response.status_code == status, response.data[:300]
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.get_json()
+    assert body["status"] == status
+    assert isinstance(body["title"], str) and body["title"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    return body
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ import os
 import re
 import shutil
 import subprocess
-import threading
 from html.parser import HTMLParser
 
 import pytest
-from werkzeug.serving import make_server
+
+from tests.conftest import werkzeug_server
 
 ERROR_BODY = "#/components/schemas/Error"
 
@@ -148,11 +148,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 @pytest.fixture(scope="module")
 def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with werkzeug_server(app) as url:
+        yield url
 
 
 def rendered(url, tmp_path) -> str:

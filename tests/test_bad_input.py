@@ -4,17 +4,9 @@ import json
 
 import pytest
 
+from tests.conftest import assert_error
+
 VALID = {"title": "ok"}
-
-
-def assert_error(response, status):
-    assert response.status_code == status, response.data[:300]
-    assert response.headers["Content-Type"] == "application/json"
-    body = response.get_json()
-    assert body["status"] == status
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
 
 
 def field_errors(response, location="json"):

@@ -3,8 +3,8 @@
 from datetime import timedelta
 
 import pytest
-from conftest import User, new_user_id, on_postgres
-from sqlalchemy import create_engine, inspect, select, text, update
+from conftest import User, fresh_database, new_user_id, on_postgres
+from sqlalchemy import inspect, select, text, update
 from sqlalchemy.engine import make_url
 
 from taskapi.db import Session, get_engine
@@ -37,16 +37,8 @@ def empty_database(database_uri, tmp_path):
     if not on_postgres:
         yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
         return
-    url = make_url(database_uri)
-    name = f"{url.database}_migrations"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database(f"{make_url(database_uri).database}_migrations") as url:
+        yield url
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

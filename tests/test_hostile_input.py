@@ -12,18 +12,9 @@ import urllib.parse
 
 import pytest
 
-from tests.conftest import User, make_token, new_user_id
+from tests.conftest import User, assert_error, make_token, new_user_id
 
 JSON = {"Content-Type": "application/json"}
-
-
-def assert_error(response, status):
-    assert response.status_code == status, response.data[:300]
-    assert response.headers["Content-Type"] == "application/json"
-    body = response.get_json()
-    assert body["status"] == status
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
 
 
 def assert_4xx(response):

@@ -3,12 +3,10 @@ token ever reaches the logs."""
 
 import io
 import logging
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.conftest import make_token
+from tests.conftest import make_token, werkzeug_server
 from tests.test_jwt_attacks import raw_get
 
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -68,11 +66,8 @@ def test_html_pages_keep_their_own_policy(app):
 
 @pytest.fixture
 def werkzeug_url(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with werkzeug_server(app) as url:
+        yield url
 
 
 def test_the_app_sends_no_server_header_of_its_own(client):
