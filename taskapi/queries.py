@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from werkzeug.exceptions import NotFound, ServiceUnavailable
 
-from .db import Session
+from .db import Session, begin_transaction
 from .etags import IfMatch
 from .models import PRIORITY_RANK, Task, TaskCount, utcnow
 
@@ -208,6 +208,7 @@ MAX_WRITE_ATTEMPTS = 5
 
 def _read_for_write(user_id: str, task_id: str, if_match: IfMatch | None) -> Task:
     Session.rollback()  # a fresh snapshot on every attempt (SQLite keeps its own)
+    begin_transaction()  # the row lock lasts until the write commits
     task = Session.scalars(
         select(Task)
         .where(*owned(user_id), Task.id == _task_uuid(task_id))
