@@ -45,9 +45,15 @@ def _task_uuid(task_id: str) -> uuid.UUID:
         raise NotFound(TASK_NOT_FOUND) from None
 
 
+# Statements of the hot paths, built once; the user and the task are bound per call.
+_USER_ID = bindparam("owner_id", type_=String)
+_TASK_ID = bindparam("task_uuid", type_=Task.id.type)
+_ONE_TASK = select(Task).where(*owned(_USER_ID), Task.id == _TASK_ID)
+
+
 def get_task(user_id: str, task_id: str) -> Task:
     task = Session.scalars(
-        select(Task).where(*owned(user_id), Task.id == _task_uuid(task_id))
+        _ONE_TASK, {"owner_id": user_id, "task_uuid": _task_uuid(task_id)}
     ).one_or_none()
     if task is None:
         raise NotFound(TASK_NOT_FOUND)
@@ -159,7 +165,7 @@ DIRECT_PAGE_MAX_OFFSET = 200
 
 def _page_statement(conditions: list, counted, sort: str, dialect: str, direct: bool):
     """The listing's statement, with the user, LIMIT and OFFSET as bound
-    parameters (`user_id`, `limit`, `offset`)."""
+    parameters (`owner_id`, `limit`, `offset`)."""
     sort_key = _sort_column(sort.lstrip("-"), dialect)
     limit, offset = bindparam("limit"), bindparam("offset")
     if direct:
@@ -189,7 +195,7 @@ def _page_statement(conditions: list, counted, sort: str, dialect: str, direct: 
         select(counted.c.total, Task)
         .select_from(counted)
         .outerjoin(ids, true())
-        .outerjoin(Task, and_(Task.id == ids.c.id, *owned(bindparam("user_id"))))
+        .outerjoin(Task, and_(Task.id == ids.c.id, *owned(bindparam("owner_id"))))
         .order_by(*_order_by(sort, dialect, ids.c))
     )
 
@@ -198,7 +204,7 @@ def _page_statement(conditions: list, counted, sort: str, dialect: str, direct: 
 def _unfiltered_page_statement(sort: str, dialect: str, direct: bool):
     """Built once per sort: the unfiltered listing differs only in its bound
     parameters from one request to the next (the user among them)."""
-    user_id = bindparam("user_id", type_=String)
+    user_id = bindparam("owner_id", type_=String)
     conditions = [*owned(user_id)]
     counted = _total(user_id, {}, conditions, dialect)
     return _page_statement(conditions, counted, sort, dialect, direct)
@@ -222,7 +228,7 @@ def list_tasks(user_id: str, query: dict) -> TaskPage:
         conditions = _filters(user_id, query, dialect)
         counted = _total(user_id, query, conditions, dialect)
         statement = _page_statement(conditions, counted, sort, dialect, direct)
-    parameters = {"user_id": user_id, "limit": per_page, "offset": offset}
+    parameters = {"owner_id": user_id, "limit": per_page, "offset": offset}
     rows = Session.execute(statement, parameters).all()
     return TaskPage([task for _, task in rows if task is not None], rows[0].total)
 
@@ -322,10 +328,11 @@ def update_task(
     raise _too_busy()
 
 
-def _completion_values(completed: bool | None) -> dict:
+def _completion_values(completed: bool | None, now=None) -> dict:
     """SET clause of a completion write: toggled (None) or set, computed by the
     database from the row's current value."""
-    now = literal(utcnow(), Task.updated_at.type)
+    if now is None:
+        now = literal(utcnow(), Task.updated_at.type)
     new_value = ~Task.completed if completed is None else literal(completed)
     return {
         "completed": new_value,
@@ -333,6 +340,22 @@ def _completion_values(completed: bool | None) -> dict:
         "updated_at": now,
         "version": Task.version + 1,
     }
+
+
+@functools.lru_cache(maxsize=3)
+def _completion_statement(completed: bool | None):
+    """The one-statement completion write (no If-Match): toggle, or set."""
+    conditions = [*owned(_USER_ID), Task.id == _TASK_ID]
+    if completed is not None:
+        conditions.append(Task.completed != completed)  # setting is idempotent
+    now = bindparam("now", type_=Task.updated_at.type)
+    return (
+        update(Task)
+        .where(*conditions)
+        .values(**_completion_values(completed, now))
+        .returning(Task)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def set_completed(
@@ -346,17 +369,14 @@ def set_completed(
     whose tag matched.
     """
     if if_match is None:
-        conditions = [*owned(user_id), Task.id == _task_uuid(task_id)]
-        if completed is not None:
-            conditions.append(Task.completed != completed)  # setting is idempotent
-        statement = (
-            update(Task)
-            .where(*conditions)
-            .values(**_completion_values(completed))
-            .returning(Task)
-            .execution_options(synchronize_session=False)
-        )
-        task = Session.scalars(statement).one_or_none()
+        parameters = {
+            "owner_id": user_id,
+            "task_uuid": _task_uuid(task_id),
+            "now": utcnow(),
+        }
+        task = Session.scalars(
+            _completion_statement(completed), parameters
+        ).one_or_none()
         Session.commit()
         return task if task is not None else get_task(user_id, task_id)
     for _attempt in range(MAX_WRITE_ATTEMPTS):
