@@ -15,6 +15,7 @@ from sqlalchemy import (
     case,
     delete,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -233,14 +234,31 @@ def list_tasks(user_id: str, query: dict) -> TaskPage:
     return TaskPage([task for _, task in rows if task is not None], rows[0].total)
 
 
+# (attribute name, column) of every mapped column: `priority_rank` is column `priority`
+_TASK_COLUMNS = [(prop.key, prop.columns[0]) for prop in Task.__mapper__.column_attrs]
+
+
 def add_task(user_id: str, fields: dict) -> Task:
-    """Add a new task to the session (flushed, not committed)."""
+    """Insert a new task (not committed): one INSERT of every column, the model's
+    defaults filling what `fields` leaves out. The Task returned is built from
+    the same values, without the ORM's flush machinery."""
     now = utcnow()
     task = Task(user_id=user_id, created_at=now, updated_at=now, **fields)
     if task.completed:
         task.completed_at = now
-    Session.add(task)
-    Session.flush()
+    state = task.__dict__
+    values = {}
+    for key, column in _TASK_COLUMNS:
+        if key not in state and column.default is not None:
+            setattr(
+                task,
+                key,
+                column.default.arg(None)
+                if column.default.is_callable
+                else column.default.arg,
+            )
+        values[column.key] = getattr(task, key) if key in state else None
+    Session.execute(insert(Task.__table__), values)
     return task
 
 
