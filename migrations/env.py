@@ -18,6 +18,9 @@ def engine():
 
 
 with engine().connect() as connection:
+    if connection.dialect.name == "postgresql":
+        # The app's engine autocommits each statement; a migration is one transaction.
+        connection.execution_options(isolation_level="READ COMMITTED")
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

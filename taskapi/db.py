@@ -4,12 +4,14 @@ Like Flask-SQLAlchemy's `db.session`: one session per thread of work, removed wh
 the app context ends. The engine is made in `init_app`, never at import time.
 """
 
+import select
+import time
 from datetime import datetime, timezone
 
 from flask import current_app
 from sqlalchemy import DateTime, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.pool import NullPool
@@ -77,7 +79,11 @@ def engine_options(url: str, config=None) -> dict:
     connect_args = (
         {} if "connect_timeout" in make_url(url).query else {"connect_timeout": 5}
     )
-    options = {"connect_args": connect_args}
+    # Every statement commits by itself (psycopg2 sends no BEGIN, and the pool's
+    # reset-on-return ROLLBACK has nothing to do): a read or a one-statement write
+    # is one round trip. Work of several statements that must be atomic opens a
+    # real transaction with `begin_transaction()`.
+    options = {"connect_args": connect_args, "isolation_level": "AUTOCOMMIT"}
     if uses_external_pooler(url, config.get("DATABASE_POOL", "auto")):
         # PgBouncer already pools; a second pool in each worker would pin server
         # connections. psycopg2 never uses server-side prepared statements, so
@@ -85,13 +91,56 @@ def engine_options(url: str, config=None) -> dict:
         options["poolclass"] = NullPool
         return options
     return options | {
-        "pool_pre_ping": True,  # a connection the server dropped is replaced
+        # A connection the server dropped is replaced at checkout (see
+        # _check_on_checkout): no SELECT 1 per request, as pool_pre_ping would send.
         "pool_recycle": 300,  # Neon and PgBouncer close idle connections
         "pool_size": config.get("DATABASE_POOL_SIZE", 5),
         "max_overflow": config.get("DATABASE_MAX_OVERFLOW", 5),
         # waiting longer than this for a free connection answers 503
         "pool_timeout": config.get("DATABASE_POOL_TIMEOUT", 10),
     }
+
+
+# A pooled connection idle for longer than this is pinged (SELECT 1) at checkout.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _has_pending_input(dbapi_connection) -> bool:
+    """Has the server sent something to a connection that is idle between
+    requests? It only does so when it closes it (shutdown, pg_terminate_backend,
+    an idle timeout): the goodbye message, then end-of-file. No round trip."""
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
+
+
+def _check_on_checkout(dbapi_connection, record, _proxy):
+    """The pessimistic disconnect check of SQLAlchemy's docs, without a round trip
+    on the hot path: a connection the server closed is seen on its socket; one
+    idle for a while (a silent network or NAT drop shows nothing) is pinged.
+    DisconnectionError makes the pool replace the connection and try again."""
+    last_used = record.info.get("last_used")
+    if dbapi_connection.closed or _has_pending_input(dbapi_connection):
+        raise DisconnectionError("the server closed this idle connection")
+    if last_used is not None and time.monotonic() - last_used > PING_AFTER_IDLE_SECONDS:
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception as error:
+            raise DisconnectionError(f"ping failed: {error}") from error
+
+
+def _mark_last_use(_dbapi_connection, record):
+    record.info["last_used"] = time.monotonic()
+
+
+def begin_transaction() -> None:
+    """Make the session's next statements one transaction (committed or rolled
+    back by the session). On PostgreSQL the engine autocommits each statement;
+    SQLite's driver opens transactions by itself. Call it before the first
+    statement of the work (after a commit or rollback)."""
+    if Session.get_bind().dialect.name == "postgresql":
+        Session.connection(execution_options={"isolation_level": "READ COMMITTED"})
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
@@ -106,6 +155,9 @@ def init_app(app) -> None:
     engine = create_engine(url, **engine_options(url, app.config))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    elif not isinstance(engine.pool, NullPool):
+        event.listen(engine, "checkout", _check_on_checkout)
+        event.listen(engine, "checkin", _mark_last_use)
     app.extensions["sqlalchemy_engine"] = engine
 
     @app.teardown_appcontext

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.exceptions import Conflict, ServiceUnavailable
 
 from . import queries
-from .db import Session
+from .db import Session, begin_transaction
 from .etags import etag_of
 from .models import IdempotencyKey, Task, utcnow
 from .schemas import TaskSchema
@@ -84,6 +84,7 @@ def create_task_once(user_id: str, key: str, fields: dict) -> Task | Replay:
     first answer (409 if that was for another body)."""
     request_fingerprint = fingerprint(fields)
     for _attempt in range(CLAIM_ATTEMPTS):
+        begin_transaction()  # the task and the claim commit together, or neither
         _delete_expired(IdempotencyKey.user_id == user_id)
         task = queries.add_task(user_id, fields)
         claim = _insert().values(

@@ -4,14 +4,18 @@ A task that is soft-deleted or belongs to someone else is, to these functions,
 a task that does not exist.
 """
 
+import functools
 import uuid
 from typing import NamedTuple
 
 from sqlalchemy import (
+    String,
     and_,
+    bindparam,
     case,
     delete,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -20,9 +24,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import aliased
 from werkzeug.exceptions import NotFound, ServiceUnavailable
 
-from .db import Session
+from .db import Session, begin_transaction
 from .etags import IfMatch
 from .models import PRIORITY_RANK, Task, TaskCount, utcnow
 
@@ -41,9 +46,15 @@ def _task_uuid(task_id: str) -> uuid.UUID:
         raise NotFound(TASK_NOT_FOUND) from None
 
 
+# Statements of the hot paths, built once; the user and the task are bound per call.
+_USER_ID = bindparam("owner_id", type_=String)
+_TASK_ID = bindparam("task_uuid", type_=Task.id.type)
+_ONE_TASK = select(Task).where(*owned(_USER_ID), Task.id == _TASK_ID)
+
+
 def get_task(user_id: str, task_id: str) -> Task:
     task = Session.scalars(
-        select(Task).where(*owned(user_id), Task.id == _task_uuid(task_id))
+        _ONE_TASK, {"owner_id": user_id, "task_uuid": _task_uuid(task_id)}
     ).one_or_none()
     if task is None:
         raise NotFound(TASK_NOT_FOUND)
@@ -147,45 +158,107 @@ def _filters(user_id: str, query: dict, dialect: str) -> list:
     return conditions
 
 
-def list_tasks(user_id: str, query: dict) -> TaskPage:
-    """One page of the user's tasks, and how many match, in one statement.
+# Pages up to this offset read their rows straight from the sorted scan; deeper
+# ones choose the page on (id, sort key) first (an index-only scan steps over the
+# offset without touching the table), then fetch only its rows.
+DIRECT_PAGE_MAX_OFFSET = 200
 
-    The page is chosen on ids alone (an index-only scan where an index covers
-    the sort), then joined to its rows; the total is a one-row subquery beside
-    it, so a page past the end still learns the total.
-    """
-    dialect = Session.get_bind().dialect.name
-    conditions = _filters(user_id, query, dialect)
-    page, per_page, sort = query["page"], query["per_page"], query["sort"]
+
+def _page_statement(conditions: list, counted, sort: str, dialect: str, direct: bool):
+    """The listing's statement, with the user, LIMIT and OFFSET as bound
+    parameters (`owner_id`, `limit`, `offset`)."""
     sort_key = _sort_column(sort.lstrip("-"), dialect)
+    limit, offset = bindparam("limit"), bindparam("offset")
+    if direct:
+        rows = (
+            select(Task, sort_key.label("sort_key"))
+            .where(*conditions)
+            .order_by(*_order_by(sort, dialect))
+            .limit(limit)
+            .offset(offset)
+            .subquery("page_rows")
+        )
+        return (
+            select(counted.c.total, aliased(Task, rows))
+            .select_from(counted)
+            .outerjoin(rows, true())
+            .order_by(*_order_by(sort, dialect, rows.c))
+        )
     ids = (
         select(Task.id, sort_key.label("sort_key"))
         .where(*conditions)
         .order_by(*_order_by(sort, dialect))
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        .limit(limit)
+        .offset(offset)
         .subquery("page_ids")
     )
-    counted = _total(user_id, query, conditions, dialect)
-    statement = (
+    return (
         select(counted.c.total, Task)
         .select_from(counted)
         .outerjoin(ids, true())
-        .outerjoin(Task, and_(Task.id == ids.c.id, *owned(user_id)))
+        .outerjoin(Task, and_(Task.id == ids.c.id, *owned(bindparam("owner_id"))))
         .order_by(*_order_by(sort, dialect, ids.c))
     )
-    rows = Session.execute(statement).all()
+
+
+@functools.lru_cache(maxsize=64)
+def _unfiltered_page_statement(sort: str, dialect: str, direct: bool):
+    """Built once per sort: the unfiltered listing differs only in its bound
+    parameters from one request to the next (the user among them)."""
+    user_id = bindparam("owner_id", type_=String)
+    conditions = [*owned(user_id)]
+    counted = _total(user_id, {}, conditions, dialect)
+    return _page_statement(conditions, counted, sort, dialect, direct)
+
+
+def list_tasks(user_id: str, query: dict) -> TaskPage:
+    """One page of the user's tasks, and how many match, in one statement.
+
+    The total is a one-row subquery beside the page, so a page past the end
+    still learns the total. A shallow page (the usual case) is one sorted scan
+    of the matching rows; a deep one is chosen on ids alone (an index-only scan
+    where an index covers the sort), then joined to its rows.
+    """
+    dialect = Session.get_bind().dialect.name
+    page, per_page, sort = query["page"], query["per_page"], query["sort"]
+    offset = (page - 1) * per_page
+    direct = offset <= DIRECT_PAGE_MAX_OFFSET
+    if all(query.get(name) is None for name in FILTERS):
+        statement = _unfiltered_page_statement(sort, dialect, direct)
+    else:
+        conditions = _filters(user_id, query, dialect)
+        counted = _total(user_id, query, conditions, dialect)
+        statement = _page_statement(conditions, counted, sort, dialect, direct)
+    parameters = {"owner_id": user_id, "limit": per_page, "offset": offset}
+    rows = Session.execute(statement, parameters).all()
     return TaskPage([task for _, task in rows if task is not None], rows[0].total)
 
 
+# (attribute name, column) of every mapped column: `priority_rank` is column `priority`
+_TASK_COLUMNS = [(prop.key, prop.columns[0]) for prop in Task.__mapper__.column_attrs]
+
+
 def add_task(user_id: str, fields: dict) -> Task:
-    """Add a new task to the session (flushed, not committed)."""
+    """Insert a new task (not committed): one INSERT of every column, the model's
+    defaults filling what `fields` leaves out. The Task returned is built from
+    the same values, without the ORM's flush machinery."""
     now = utcnow()
     task = Task(user_id=user_id, created_at=now, updated_at=now, **fields)
     if task.completed:
         task.completed_at = now
-    Session.add(task)
-    Session.flush()
+    state = task.__dict__
+    values = {}
+    for key, column in _TASK_COLUMNS:
+        if key not in state and column.default is not None:
+            setattr(
+                task,
+                key,
+                column.default.arg(None)
+                if column.default.is_callable
+                else column.default.arg,
+            )
+        values[column.key] = getattr(task, key) if key in state else None
+    Session.execute(insert(Task.__table__), values)
     return task
 
 
@@ -208,6 +281,7 @@ MAX_WRITE_ATTEMPTS = 5
 
 def _read_for_write(user_id: str, task_id: str, if_match: IfMatch | None) -> Task:
     Session.rollback()  # a fresh snapshot on every attempt (SQLite keeps its own)
+    begin_transaction()  # the row lock lasts until the write commits
     task = Session.scalars(
         select(Task)
         .where(*owned(user_id), Task.id == _task_uuid(task_id))
@@ -272,10 +346,11 @@ def update_task(
     raise _too_busy()
 
 
-def _completion_values(completed: bool | None) -> dict:
+def _completion_values(completed: bool | None, now=None) -> dict:
     """SET clause of a completion write: toggled (None) or set, computed by the
     database from the row's current value."""
-    now = literal(utcnow(), Task.updated_at.type)
+    if now is None:
+        now = literal(utcnow(), Task.updated_at.type)
     new_value = ~Task.completed if completed is None else literal(completed)
     return {
         "completed": new_value,
@@ -283,6 +358,22 @@ def _completion_values(completed: bool | None) -> dict:
         "updated_at": now,
         "version": Task.version + 1,
     }
+
+
+@functools.lru_cache(maxsize=3)
+def _completion_statement(completed: bool | None):
+    """The one-statement completion write (no If-Match): toggle, or set."""
+    conditions = [*owned(_USER_ID), Task.id == _TASK_ID]
+    if completed is not None:
+        conditions.append(Task.completed != completed)  # setting is idempotent
+    now = bindparam("now", type_=Task.updated_at.type)
+    return (
+        update(Task)
+        .where(*conditions)
+        .values(**_completion_values(completed, now))
+        .returning(Task)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def set_completed(
@@ -296,17 +387,14 @@ def set_completed(
     whose tag matched.
     """
     if if_match is None:
-        conditions = [*owned(user_id), Task.id == _task_uuid(task_id)]
-        if completed is not None:
-            conditions.append(Task.completed != completed)  # setting is idempotent
-        statement = (
-            update(Task)
-            .where(*conditions)
-            .values(**_completion_values(completed))
-            .returning(Task)
-            .execution_options(synchronize_session=False)
-        )
-        task = Session.scalars(statement).one_or_none()
+        parameters = {
+            "owner_id": user_id,
+            "task_uuid": _task_uuid(task_id),
+            "now": utcnow(),
+        }
+        task = Session.scalars(
+            _completion_statement(completed), parameters
+        ).one_or_none()
         Session.commit()
         return task if task is not None else get_task(user_id, task_id)
     for _attempt in range(MAX_WRITE_ATTEMPTS):

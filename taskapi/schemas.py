@@ -6,7 +6,7 @@ from datetime import datetime, time, timezone
 import marshmallow as ma
 from marshmallow import ValidationError, fields, validate
 
-from .models import DEFAULT_PRIORITY, PRIORITIES
+from .models import DEFAULT_PRIORITY, PRIORITIES, Task
 
 READ_ONLY_FIELDS = ("id", "user_id", "created_at", "updated_at", "completed_at")
 MAX_TAGS = 20
@@ -22,6 +22,12 @@ _RFC3339 = re.compile(
 
 
 # Fields ----------------------------------------------------------------------
+
+
+def _rfc3339(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 class Text(fields.String):
@@ -82,9 +88,7 @@ class UTCDateTime(fields.DateTime):
     bare date (midnight UTC)."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        return _rfc3339(value)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str) or not _RFC3339.fullmatch(value):
@@ -137,6 +141,31 @@ class TaskSchema(ma.Schema):
     tags = fields.List(fields.String())
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
+
+    def _serialize(self, obj, *, many=False):
+        """The fields above, written out for a Task: what marshmallow's generic
+        field-by-field walk gives (tests/test_serialisation.py holds them equal),
+        at a fraction of its cost on every response that carries tasks."""
+        if many and obj is not None:
+            return [self._serialize(item) for item in obj]
+        if not isinstance(obj, Task) or set(self.dump_fields) != _TASK_FIELDS:
+            return super()._serialize(obj)
+        return {
+            "id": str(obj.id),
+            "user_id": obj.user_id,
+            "title": obj.title,
+            "description": obj.description,
+            "completed": obj.completed,
+            "completed_at": _rfc3339(obj.completed_at),
+            "priority": obj.priority,
+            "due_date": _rfc3339(obj.due_date),
+            "tags": list(obj.tags),
+            "created_at": _rfc3339(obj.created_at),
+            "updated_at": _rfc3339(obj.updated_at),
+        }
+
+
+_TASK_FIELDS = set(TaskSchema._declared_fields)
 
 
 class _TaskInput(ma.Schema):

@@ -70,15 +70,15 @@ def route(rule: str, endpoint: str):
 
 @route("/tasks", "tasks")
 class Tasks(MethodView):
-    @blp.arguments(TaskQuerySchema, location="query")
+    @blp.arguments(TaskQuerySchema(), location="query")
     @blp.response(200, TaskSchema(many=True), headers=PAGINATION_HEADERS)
     def get(self, query):
         """List the user's tasks: filtered, sorted (newest first) and paginated"""
         tasks, total = queries.list_tasks(g.user_id, query)
         return tasks, pagination_headers(total, query["page"], query["per_page"])
 
-    @blp.arguments(IdempotencyKeySchema, location="headers")
-    @blp.arguments(TaskCreateSchema)
+    @blp.arguments(IdempotencyKeySchema(), location="headers")
+    @blp.arguments(TaskCreateSchema())
     @blp.response(201, TaskSchema, headers={"Location": STRING, "ETag": STRING})
     @blp.alt_response(409, description="Idempotency-Key reused with another body")
     def post(self, headers, fields):
@@ -106,7 +106,7 @@ class TaskById(MethodView):
             return unchanged
         return task, {"ETag": etag_of(task)}
 
-    @blp.arguments(TaskUpdateSchema)
+    @blp.arguments(TaskUpdateSchema())
     @blp.response(200, TaskSchema, headers={"ETag": STRING})
     @blp.alt_response(412, description="If-Match does not match the current ETag")
     def put(self, fields, task_id):
@@ -114,7 +114,7 @@ class TaskById(MethodView):
         task = queries.update_task(g.user_id, task_id, fields, if_match())
         return task, {"ETag": etag_of(task)}
 
-    @blp.arguments(TaskUpdateSchema)
+    @blp.arguments(TaskUpdateSchema())
     @blp.response(200, TaskSchema, headers={"ETag": STRING})
     @blp.alt_response(412, description="If-Match does not match the current ETag")
     def patch(self, fields, task_id):
@@ -131,7 +131,7 @@ class TaskById(MethodView):
 
 @route("/tasks/<task_id>/complete", "task_completion")
 class TaskCompletion(MethodView):
-    @blp.arguments(CompletionSchema)
+    @blp.arguments(CompletionSchema())
     @blp.response(200, TaskSchema, headers={"ETag": STRING})
     @blp.alt_response(412, description="If-Match does not match the current ETag")
     def patch(self, body, task_id):

@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.pool import NullPool, QueuePool
 
 from taskapi.config import DevelopmentConfig, ProductionConfig, database_url
-from taskapi.db import get_engine
+from taskapi.db import _check_on_checkout, get_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 NEON_DIRECT = "postgresql://u:p@ep-cool-name-123456.eu-central-1.aws.neon.tech/db"
@@ -193,8 +193,12 @@ def test_a_direct_connection_gets_a_checked_pool_sized_from_the_environment(
     assert isinstance(engine.pool, QueuePool)
     assert engine.pool.size() == 7
     assert engine.pool._max_overflow == 3
-    assert engine.pool._pre_ping is True
     assert engine.pool._recycle == 300
+    # dropped connections are found at checkout (test_operations), without a
+    # SELECT 1 per request; every statement commits unless a transaction is begun
+    assert engine.pool._pre_ping is False
+    assert event.contains(engine, "checkout", _check_on_checkout)
+    assert engine.dialect._on_connect_isolation_level == "AUTOCOMMIT"
 
 
 @pytest.mark.parametrize(

@@ -217,7 +217,7 @@ def test_connections_the_server_closed_while_idle_are_replaced(
 
     response = alice.get(f"/tasks/{task['id']}")
 
-    assert response.status_code == 200  # pool_pre_ping found and replaced them
+    assert response.status_code == 200  # the checkout check found and replaced them
 
 
 @pytest.mark.postgres_only

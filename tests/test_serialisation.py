@@ -1,0 +1,67 @@
+"""A task's JSON: TaskSchema's fast path for Task objects writes exactly what
+marshmallow's generic walk over the schema's declared fields writes."""
+
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import marshmallow as ma
+import pytest
+
+from taskapi.models import Task
+from taskapi.schemas import TaskSchema
+
+NOW = datetime(2026, 11, 21, 15, 4, 5, 123456, tzinfo=timezone.utc)
+
+
+def tasks():
+    full = Task(
+        id=uuid.uuid4(),
+        user_id="alice",
+        title="Buy milk",
+        description="Two litres",
+        completed=True,
+        completed_at=NOW,
+        due_date=NOW.astimezone(timezone(timedelta(hours=2))),  # shown in UTC
+        tags=["home", "errands"],
+        created_at=NOW - timedelta(days=1),
+        updated_at=NOW,
+        version=3,
+    )
+    full.priority = "urgent"
+    bare = Task(
+        id=uuid.uuid4(),
+        user_id="bob",
+        title="x",
+        description=None,
+        completed=False,
+        completed_at=None,
+        due_date=None,
+        tags=[],
+        created_at=NOW,
+        updated_at=NOW,
+        version=1,
+    )
+    bare.priority = "medium"
+    return [full, bare]
+
+
+@pytest.mark.parametrize("task", tasks())
+def test_the_fast_dump_equals_marshmallows_walk(task):
+    schema = TaskSchema()
+    fast = schema.dump(task)
+    generic = ma.Schema._serialize(schema, task)
+    assert fast == generic
+    assert list(fast) == list(generic)  # same keys, same order
+
+
+def test_many_and_restricted_dumps_keep_marshmallows_meaning():
+    items = tasks()
+    assert TaskSchema(many=True).dump(items) == [TaskSchema().dump(t) for t in items]
+    assert TaskSchema(only=("id", "title")).dump(items[0]) == {
+        "id": str(items[0].id),
+        "title": "Buy milk",
+    }
+    assert TaskSchema().dump({"title": "a dict", "tags": []}) == {
+        "title": "a dict",
+        "tags": [],
+    }
