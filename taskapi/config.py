@@ -131,7 +131,7 @@ class Config:
         self.DATABASE_MAX_OVERFLOW = whole_number(env, "DATABASE_MAX_OVERFLOW", 5)
         # Seconds a request waits for a free pooled connection before its 503.
         self.DATABASE_POOL_TIMEOUT = whole_number(env, "DATABASE_POOL_TIMEOUT", 10)
-        self.API_RATE_LIMIT = env.get("API_RATE_LIMIT") or "300/minute"
+        self.API_RATE_LIMIT = env.get("API_RATE_LIMIT") or "1000/minute"
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "memory://"
         self.check()
 
@@ -167,7 +167,7 @@ class Config:
         except ValueError:
             raise RuntimeError(
                 f"API_RATE_LIMIT={self.API_RATE_LIMIT!r} is not a rate limit; write it "
-                "like 300/minute or 10/second;1000/hour."
+                "like 1000/minute or 10/second;1000/hour."
             ) from None
         if len(self.JWT_SECRET_KEY) < MIN_SECRET_LENGTH:
             raise RuntimeError(

@@ -1,6 +1,6 @@
 """Per-user rate limiting of /api, with flask-limiter.
 
-One budget per user for the whole API (`API_RATE_LIMIT`, default 300/minute), counted
+One budget per user for the whole API (`API_RATE_LIMIT`, default 1000/minute), counted
 after authentication so the key is the token's user id: a user never uses up another
 user's budget, even behind one NAT. Requests refused with 401 are not counted (they
 cost one HMAC check and no database work). The health endpoints and CORS preflights

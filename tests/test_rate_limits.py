@@ -1,6 +1,6 @@
 """Each user has a request budget on /api; past it, 429 with Retry-After.
 
-The default is 300 requests a minute per user (API_RATE_LIMIT). These tests use
+The default is 1000 requests a minute per user (API_RATE_LIMIT). These tests use
 apps with a tiny limit, so they stay fast; the Redis ones run against the real
 redis-server that scripts/test starts (TEST_REDIS_URL).
 """
@@ -39,13 +39,13 @@ def use_up(user, count=3):
         assert user.get("/tasks").status_code == 200
 
 
-def test_the_default_is_300_a_minute_per_user_and_every_answer_says_so(alice):
-    assert config.TestingConfig().API_RATE_LIMIT == "300/minute"
+def test_the_default_is_1000_a_minute_per_user_and_every_answer_says_so(alice):
+    assert config.TestingConfig().API_RATE_LIMIT == "1000/minute"
     first = alice.get("/tasks")
     second = alice.post("/tasks", json={"title": "x"})
-    assert first.headers["X-RateLimit-Limit"] == "300"
-    assert first.headers["X-RateLimit-Remaining"] == "299"
-    assert second.headers["X-RateLimit-Remaining"] == "298"
+    assert first.headers["X-RateLimit-Limit"] == "1000"
+    assert first.headers["X-RateLimit-Remaining"] == "999"
+    assert second.headers["X-RateLimit-Remaining"] == "998"
     reset = int(first.headers["X-RateLimit-Reset"])
     assert time.time() < reset <= time.time() + 61
     assert "Retry-After" not in first.headers
