@@ -67,7 +67,9 @@ def init_app(app) -> None:
     # storage on the Limiter, and tests run apps with different storages side by side.
     limiter = Limiter(get_remote_address, app=app)
     check = limiter.shared_limit(
-        api_limit,
+        # The string, not a callable: flask-limiter parses a static limit once,
+        # a callable on every request.
+        app.config["API_RATE_LIMIT"],
         scope="api",
         key_func=user_key,
         error_message=limit_message,
