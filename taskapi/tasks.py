@@ -9,7 +9,7 @@ from http import HTTPStatus
 from flask import g, request
 from flask.views import MethodView
 
-from . import idempotency, queries
+from . import idempotency, listing, queries
 from .auth import authenticate
 from .docs import BEARER_AUTH
 from .etags import etag_of, if_match, not_modified
@@ -74,7 +74,7 @@ class Tasks(MethodView):
     @blp.response(200, TaskSchema(many=True), headers=PAGINATION_HEADERS)
     def get(self, query):
         """List the user's tasks: filtered, sorted (newest first) and paginated"""
-        tasks, total = queries.list_tasks(g.user_id, query)
+        tasks, total = listing.list_tasks(g.user_id, query)
         return tasks, pagination_headers(total, query["page"], query["per_page"])
 
     @blp.arguments(IdempotencyKeySchema(), location="headers")

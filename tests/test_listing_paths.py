@@ -4,7 +4,7 @@ choosing ids first and joining them to their rows."""
 
 import pytest
 
-from taskapi import queries
+from taskapi import listing
 
 QUERIES = [
     "per_page=3",
@@ -31,7 +31,7 @@ def tasks(alice):
         )
 
 
-def listing(user, query):
+def list_page(user, query):
     response = user.get(f"/tasks?{query}")
     assert response.status_code == 200
     return response.get_json(), response.headers["X-Total-Count"]
@@ -42,8 +42,8 @@ def test_deep_and_shallow_pages_read_the_same_tasks(
     alice, bob, tasks, query, monkeypatch
 ):
     bob.create(title="Not Alice's")
-    shallow = listing(alice, query)
-    monkeypatch.setattr(queries, "DIRECT_PAGE_MAX_OFFSET", -1)  # every page is deep
-    deep = listing(alice, query)
+    shallow = list_page(alice, query)
+    monkeypatch.setattr(listing, "DIRECT_PAGE_MAX_OFFSET", -1)  # every page is deep
+    deep = list_page(alice, query)
     assert deep == shallow
     assert all(task["user_id"] == alice.id for task in shallow[0])

@@ -1,0 +1,197 @@
+"""The listing: one page of a user's tasks, filtered and sorted, and how many match,
+in one statement. Scoped to the user by queries.owned(), as every task query is.
+"""
+
+import functools
+from typing import NamedTuple
+
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import aliased
+
+from .db import Session
+from .models import PRIORITY_RANK, Task, TaskCount
+from .queries import owned
+
+
+class TaskPage(NamedTuple):
+    tasks: list[Task]
+    total: int  # tasks matching the filters, on every page
+
+
+def _sort_column(key: str, dialect: str):
+    if key == "priority":
+        return Task.priority_rank
+    if key == "title":
+        # Case-insensitive, then by code point on both databases (PostgreSQL
+        # would otherwise use the database's locale collation).
+        title = func.lower(Task.title)
+        return title.collate("C") if dialect == "postgresql" else title
+    return getattr(Task, key)
+
+
+def _order_by(sort: str, dialect: str, columns=None) -> list:
+    """ORDER BY for a `sort` value; ties broken by id in the same direction.
+
+    `columns` maps the sort expressions onto a subquery's columns.
+    """
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    column, task_id = _sort_column(key, dialect), Task.id
+    if columns is not None:
+        column, task_id = columns["sort_key"], columns["id"]
+    direction = (lambda c: c.desc()) if descending else (lambda c: c.asc())
+    order = direction(column)
+    if key == "due_date":
+        order = order.nulls_last()  # tasks without a due date come last
+    return [order, direction(task_id)]
+
+
+def _tags_filter(tags: list[str], dialect: str) -> list:
+    """The task carries every one of `tags`."""
+    if dialect == "postgresql":  # one containment test, served by the GIN index
+        return [type_coerce(Task.tags, JSONB).contains(tags)]
+    conditions = []
+    for tag in tags:
+        each = func.json_each(Task.tags).table_valued("value")
+        match = select(literal(1)).select_from(each).where(each.c.value == tag)
+        conditions.append(match.exists())
+    return conditions
+
+
+def _like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with %, _ and \\ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+FILTERS = ("completed", "priority", "tag", "q", "due_after", "due_before")
+
+
+def _total(user_id: str, query: dict, conditions: list, dialect: str):
+    """A one-row subquery: how many tasks match.
+
+    Unfiltered on PostgreSQL, that is the user's row in `task_counts` (kept by
+    triggers), so the total of a long list costs no more than of a short one.
+    """
+    unfiltered = all(query.get(name) is None for name in FILTERS)
+    if dialect == "postgresql" and unfiltered:
+        live = select(TaskCount.live).where(TaskCount.user_id == user_id)
+        total = func.coalesce(live.scalar_subquery(), 0)
+        return select(total.label("total")).subquery("counted")
+    return (
+        select(func.count().label("total"))
+        .select_from(Task)
+        .where(*conditions)
+        .subquery("counted")
+    )
+
+
+def _filters(user_id: str, query: dict, dialect: str) -> list:
+    conditions = [*owned(user_id)]
+    if query.get("completed") is not None:
+        conditions.append(Task.completed.is_(query["completed"]))
+    if query.get("priority"):
+        ranks = sorted({PRIORITY_RANK[name] for name in query["priority"]})
+        conditions.append(Task.priority_rank.in_(ranks))
+    if query.get("tag"):
+        conditions.extend(_tags_filter(query["tag"], dialect))
+    if query.get("q"):
+        pattern = _like_pattern(query["q"])
+        conditions.append(
+            or_(
+                Task.title.ilike(pattern, escape="\\"),
+                Task.description.ilike(pattern, escape="\\"),
+            )
+        )
+    if query.get("due_after") is not None:
+        conditions.append(Task.due_date >= query["due_after"])
+    if query.get("due_before") is not None:
+        conditions.append(Task.due_date < query["due_before"])
+    return conditions
+
+
+# Pages up to this offset read their rows straight from the sorted scan; deeper
+# ones choose the page on (id, sort key) first (an index-only scan steps over the
+# offset without touching the table), then fetch only its rows.
+DIRECT_PAGE_MAX_OFFSET = 200
+
+
+def _page_statement(conditions: list, counted, sort: str, dialect: str, direct: bool):
+    """The listing's statement, with the user, LIMIT and OFFSET as bound
+    parameters (`owner_id`, `limit`, `offset`)."""
+    sort_key = _sort_column(sort.lstrip("-"), dialect)
+    limit, offset = bindparam("limit"), bindparam("offset")
+    if direct:
+        rows = (
+            select(Task, sort_key.label("sort_key"))
+            .where(*conditions)
+            .order_by(*_order_by(sort, dialect))
+            .limit(limit)
+            .offset(offset)
+            .subquery("page_rows")
+        )
+        return (
+            select(counted.c.total, aliased(Task, rows))
+            .select_from(counted)
+            .outerjoin(rows, true())
+            .order_by(*_order_by(sort, dialect, rows.c))
+        )
+    ids = (
+        select(Task.id, sort_key.label("sort_key"))
+        .where(*conditions)
+        .order_by(*_order_by(sort, dialect))
+        .limit(limit)
+        .offset(offset)
+        .subquery("page_ids")
+    )
+    return (
+        select(counted.c.total, Task)
+        .select_from(counted)
+        .outerjoin(ids, true())
+        .outerjoin(Task, and_(Task.id == ids.c.id, *owned(bindparam("owner_id"))))
+        .order_by(*_order_by(sort, dialect, ids.c))
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _unfiltered_page_statement(sort: str, dialect: str, direct: bool):
+    """Built once per sort: the unfiltered listing differs only in its bound
+    parameters from one request to the next (the user among them)."""
+    user_id = bindparam("owner_id", type_=String)
+    conditions = [*owned(user_id)]
+    counted = _total(user_id, {}, conditions, dialect)
+    return _page_statement(conditions, counted, sort, dialect, direct)
+
+
+def list_tasks(user_id: str, query: dict) -> TaskPage:
+    """One page of the user's tasks, and how many match, in one statement.
+
+    The total is a one-row subquery beside the page, so a page past the end
+    still learns the total. A shallow page (the usual case) is one sorted scan
+    of the matching rows; a deep one is chosen on ids alone (an index-only scan
+    where an index covers the sort), then joined to its rows.
+    """
+    dialect = Session.get_bind().dialect.name
+    page, per_page, sort = query["page"], query["per_page"], query["sort"]
+    offset = (page - 1) * per_page
+    direct = offset <= DIRECT_PAGE_MAX_OFFSET
+    if all(query.get(name) is None for name in FILTERS):
+        statement = _unfiltered_page_statement(sort, dialect, direct)
+    else:
+        conditions = _filters(user_id, query, dialect)
+        counted = _total(user_id, query, conditions, dialect)
+        statement = _page_statement(conditions, counted, sort, dialect, direct)
+    parameters = {"owner_id": user_id, "limit": per_page, "offset": offset}
+    rows = Session.execute(statement, parameters).all()
+    return TaskPage([task for _, task in rows if task is not None], rows[0].total)
