@@ -134,12 +134,17 @@ def _mark_last_use(_dbapi_connection, record):
     record.info["last_used"] = time.monotonic()
 
 
+def dialect_name() -> str:
+    """`postgresql` or `sqlite`: the database the session talks to."""
+    return Session.get_bind().dialect.name
+
+
 def begin_transaction() -> None:
     """Make the session's next statements one transaction (committed or rolled
     back by the session). On PostgreSQL the engine autocommits each statement;
     SQLite's driver opens transactions by itself. Call it before the first
     statement of the work (after a commit or rollback)."""
-    if Session.get_bind().dialect.name == "postgresql":
+    if dialect_name() == "postgresql":
         Session.connection(execution_options={"isolation_level": "READ COMMITTED"})
 
 

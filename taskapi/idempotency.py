@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.exceptions import Conflict, ServiceUnavailable
 
 from . import queries
-from .db import Session, begin_transaction
+from .db import Session, begin_transaction, dialect_name
 from .etags import etag_of
 from .models import IdempotencyKey, Task, utcnow
 from .schemas import TaskSchema
@@ -50,12 +50,8 @@ def fingerprint(fields: dict) -> str:
     return hashlib.sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def _on_postgresql() -> bool:
-    return Session.get_bind().dialect.name == "postgresql"
-
-
 def _insert():
-    dialect = postgresql if _on_postgresql() else sqlite
+    dialect = postgresql if dialect_name() == "postgresql" else sqlite
     return dialect.insert(IdempotencyKey).on_conflict_do_nothing()
 
 
@@ -67,7 +63,7 @@ def _delete_expired(*conditions) -> int:
     expired = select(IdempotencyKey.user_id, IdempotencyKey.key).where(
         IdempotencyKey.created_at < utcnow() - KEY_LIFETIME, *conditions
     )
-    if _on_postgresql():
+    if dialect_name() == "postgresql":
         # Rows another request is deleting right now are its business: skipping
         # them means two cleanups never wait for (or deadlock on) each other.
         expired = expired.with_for_update(skip_locked=True)

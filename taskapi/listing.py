@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import aliased
 
-from .db import Session
+from .db import Session, dialect_name
 from .models import PRIORITY_RANK, Task, TaskCount
 from .queries import owned
 
@@ -182,7 +182,7 @@ def list_tasks(user_id: str, query: dict) -> TaskPage:
     of the matching rows; a deep one is chosen on ids alone (an index-only scan
     where an index covers the sort), then joined to its rows.
     """
-    dialect = Session.get_bind().dialect.name
+    dialect = dialect_name()
     page, per_page, sort = query["page"], query["per_page"], query["sort"]
     offset = (page - 1) * per_page
     direct = offset <= DIRECT_PAGE_MAX_OFFSET

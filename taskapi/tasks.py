@@ -108,7 +108,6 @@ class TaskById(MethodView):
 
     @blp.arguments(TaskUpdateSchema())
     @blp.response(200, TaskSchema, headers={"ETag": STRING})
-    @blp.alt_response(412, description="If-Match does not match the current ETag")
     def put(self, fields, task_id):
         """Update a task: the fields given are applied, the rest are kept"""
         task = queries.update_task(g.user_id, task_id, fields, if_match())
@@ -116,14 +115,12 @@ class TaskById(MethodView):
 
     @blp.arguments(TaskUpdateSchema())
     @blp.response(200, TaskSchema, headers={"ETag": STRING})
-    @blp.alt_response(412, description="If-Match does not match the current ETag")
     def patch(self, fields, task_id):
         """Update a task (same as PUT)"""
         task = queries.update_task(g.user_id, task_id, fields, if_match())
         return task, {"ETag": etag_of(task)}
 
     @blp.response(204)
-    @blp.alt_response(412, description="If-Match does not match the current ETag")
     def delete(self, task_id):
         """Delete a task (kept as soft-deleted; 404 from then on)"""
         queries.soft_delete(g.user_id, task_id, if_match())
@@ -133,7 +130,6 @@ class TaskById(MethodView):
 class TaskCompletion(MethodView):
     @blp.arguments(CompletionSchema())
     @blp.response(200, TaskSchema, headers={"ETag": STRING})
-    @blp.alt_response(412, description="If-Match does not match the current ETag")
     def patch(self, body, task_id):
         """Toggle completion (no body), or set it with {"completed": true|false}"""
         task = queries.set_completed(
