@@ -26,8 +26,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         )
     db.init_app(app)
     jwt.init_app(app)
-    auth.init_app(app)
-    ratelimit.init_app(app)
+    # Both per request, in this order: who is calling, then their rate limit.
+    auth.init_app(app, protected_blueprints=[tasks_blueprint])
+    ratelimit.init_app(app, limited_blueprints=[tasks_blueprint])
     security.init_app(app)
     cors.init_app(
         app,

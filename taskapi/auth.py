@@ -7,13 +7,18 @@ key; the others: the published key named by `kid`, never the secret). The user i
 is the `sub` claim or, for Better Auth's own session JWT which has none, `user.id`.
 Every way a token can fail answers 401 with `WWW-Authenticate: Bearer`; keys that
 cannot be fetched answer 503 with `Retry-After`.
+
+A frontend sends the same token with every request for as long as it lives, so an
+HS256 token that verified is remembered (`VerifiedTokens`): its next requests skip
+the decoding and the HMAC, and still stop being accepted the moment it expires.
 """
 
 import math
+import threading
 import time
 
 from flask import current_app, g, request
-from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from flask_jwt_extended import get_jwt, get_jwt_header, verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
 from jwt import PyJWK, PyJWKClient, PyJWTError
 from jwt.exceptions import (
@@ -34,6 +39,8 @@ RSA_ALGORITHMS = ("RS256", "PS256")
 JWKS_EXTENSION = "taskapi.jwks"
 # Real tokens are 200 bytes to 2 KiB; anything this large is refused before decoding.
 MAX_AUTHORIZATION_LENGTH = 8192
+VERIFIED_TOKENS_EXTENSION = "taskapi.verified_tokens"
+PROTECTED_EXTENSION = "taskapi.protected_blueprints"
 
 
 class InvalidToken(Exception):
@@ -142,24 +149,78 @@ def user_id_from_claims(claims: dict) -> str | None:
     return None
 
 
-def authenticate():
-    """before_request for the tasks blueprint: sets `g.user_id` or refuses."""
-    if request.method == "OPTIONS":  # CORS preflight carries no token
+class VerifiedTokens:
+    """HS256 tokens that verified, by their exact Authorization header: the user
+    they name and the time (exp + leeway) they stop being accepted.
+
+    Safe to remember because nothing about such a token can change while this
+    process runs: its claims are signed, the secret is fixed at start-up, and the
+    only time-dependent check is `exp`, which is checked again on every use (`nbf`
+    and `iat` passed already and stay passed). Tokens signed with published keys
+    (JWKS) are not remembered: a key can be withdrawn from the set. At most
+    `max_size` tokens are kept; the oldest entry makes room for a new one.
+    """
+
+    def __init__(self, leeway: float, max_size: int = 10_000):
+        self.leeway = leeway
+        self.max_size = max_size
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def user_for(self, authorization: str) -> str | None:
+        """The user of a remembered, unexpired token; None for any other token."""
+        entry = self._tokens.get(authorization)
+        if entry is None:
+            return None
+        user_id, expires_at = entry
+        if time.time() < expires_at:
+            return user_id
+        self._tokens.pop(authorization, None)
         return None
-    if len(request.headers.get("Authorization", "")) > MAX_AUTHORIZATION_LENGTH:
-        raise RequestHeaderFieldsTooLarge(
-            f"The Authorization header is over {MAX_AUTHORIZATION_LENGTH} characters; "
-            "no token is that long."
-        )
+
+    def remember(self, authorization: str, user_id: str, claims: dict) -> None:
+        expires_at = float(claims["exp"]) + self.leeway
+        with self._lock:
+            if len(self._tokens) >= self.max_size:
+                del self._tokens[next(iter(self._tokens))]
+            self._tokens[authorization] = (user_id, expires_at)
+
+
+def verified_user(authorization: str) -> str:
+    """Verify the request's token with flask-jwt-extended; the user it names."""
     try:
         verify_jwt_in_request()
-        user_id = user_id_from_claims(get_jwt())
+        claims = get_jwt()
+        user_id = user_id_from_claims(claims)
     except (JWTExtendedException, PyJWTError):
         raise  # answered by the callbacks below
     except (ValueError, TypeError, OverflowError, KeyError) as exc:
         raise InvalidToken("Token claims are malformed.") from exc
     if user_id is None:
         raise InvalidToken("Token does not name a user (no usable `sub` or `user.id`).")
+    if get_jwt_header().get("alg") == "HS256":
+        current_app.extensions[VERIFIED_TOKENS_EXTENSION].remember(
+            authorization, user_id, claims
+        )
+    return user_id
+
+
+def authenticate():
+    """before_request: for the protected blueprints' routes, sets `g.user_id` or
+    refuses."""
+    if request.blueprint not in current_app.extensions[PROTECTED_EXTENSION]:
+        return None
+    if request.method == "OPTIONS":  # CORS preflight carries no token
+        return None
+    authorization = request.headers.get("Authorization", "")
+    if len(authorization) > MAX_AUTHORIZATION_LENGTH:
+        raise RequestHeaderFieldsTooLarge(
+            f"The Authorization header is over {MAX_AUTHORIZATION_LENGTH} characters; "
+            "no token is that long."
+        )
+    user_id = current_app.extensions[VERIFIED_TOKENS_EXTENSION].user_for(
+        authorization
+    ) or verified_user(authorization)
     g.user_id = user_id
     path_user = request.view_args.pop("user_id", None)
     if path_user is not None and path_user != user_id:
@@ -167,9 +228,19 @@ def authenticate():
     return None
 
 
-def init_app(app) -> None:
-    """Choose keys per token; make every token failure a 401 (flask-jwt-extended's
-    defaults include 422s) and unreachable keys a 503."""
+def init_app(app, protected_blueprints) -> None:
+    """Require a token on every route of `protected_blueprints`; choose keys per
+    token; make every token failure a 401 (flask-jwt-extended's defaults include
+    422s) and unreachable keys a 503.
+
+    The check is an app-level before_request, registered before the rate limiter's
+    (ratelimit.init_app): Flask runs app-level hooks in order and before any
+    blueprint's, and the limiter counts per user, so it needs the user first.
+    """
+    app.extensions[PROTECTED_EXTENSION] = frozenset(
+        blueprint.name for blueprint in protected_blueprints
+    )
+    app.before_request(authenticate)
     if app.config.get("JWT_JWKS_URL"):
         app.extensions[JWKS_EXTENSION] = KeySet(
             app.config["JWT_JWKS_URL"],
@@ -177,6 +248,9 @@ def init_app(app) -> None:
             lifespan=app.config["JWT_JWKS_CACHE_SECONDS"],
             refresh_interval=app.config["JWT_JWKS_REFRESH_INTERVAL"],
         )
+    app.extensions[VERIFIED_TOKENS_EXTENSION] = VerifiedTokens(
+        leeway=app.config["JWT_DECODE_LEEWAY"]
+    )
     jwt.decode_key_loader(decode_key)
     jwt.unauthorized_loader(lambda detail: unauthorized(detail, token_presented=False))
     jwt.invalid_token_loader(unauthorized)

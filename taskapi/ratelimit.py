@@ -36,16 +36,8 @@ def limit_message() -> str:
     )
 
 
-def check_rate_limit():
-    """before_request of the tasks blueprint, registered after `authenticate`:
-    counts the request against the user's budget; past it, 429."""
-    _limiter, check = current_app.extensions[EXTENSION]
-    check()
-
-
 def add_headers(response):
-    limiter, _check = current_app.extensions[EXTENSION]
-    current = limiter.current_limit
+    current = current_app.extensions[EXTENSION].current_limit
     if current is None:
         return response
     try:
@@ -62,11 +54,17 @@ def add_headers(response):
     return response
 
 
-def init_app(app) -> None:
+def init_app(app, limited_blueprints) -> None:
+    """One budget per user, shared by every route of `limited_blueprints`.
+
+    Call after auth.init_app: flask-limiter checks limits in an app-level
+    before_request, and `user_key` needs the user that auth's hook (registered
+    first, so run first) has set.
+    """
     # One Limiter per app (not a bare one in extensions.py): flask-limiter keeps the
     # storage on the Limiter, and tests run apps with different storages side by side.
     limiter = Limiter(get_remote_address, app=app)
-    check = limiter.shared_limit(
+    budget = limiter.shared_limit(
         # The string, not a callable: flask-limiter parses a static limit once,
         # a callable on every request.
         app.config["API_RATE_LIMIT"],
@@ -74,6 +72,8 @@ def init_app(app) -> None:
         key_func=user_key,
         error_message=limit_message,
         exempt_when=lambda: request.method == "OPTIONS",
-    )(lambda: None)
-    app.extensions[EXTENSION] = (limiter, check)
+    )
+    for blueprint in limited_blueprints:
+        budget(blueprint)
+    app.extensions[EXTENSION] = limiter
     app.after_request(add_headers)

@@ -6,6 +6,7 @@ import hmac
 import json
 import time
 
+import jwt
 import pytest
 
 from tests.conftest import SECRET, User, make_token
@@ -86,6 +87,37 @@ def test_expiry_is_enforced_with_thirty_seconds_of_leeway(client):
     assert call(client, make_token("alice", lifetime=-20)).status_code == 200
     assert_401(call(client, make_token("alice", lifetime=-31)))
     assert_401(call(client, make_token("alice", lifetime=-3600)))
+
+
+# An accepted HS256 token is remembered (auth.VerifiedTokens), so its next requests
+# skip the decoding; these stories hold the remembered token to the same rules.
+
+
+def test_a_token_accepted_while_valid_is_refused_once_it_expires(client):
+    token = make_token("alice", lifetime=-27)  # inside the 30 s leeway for 2-3 s
+    assert call(client, token).status_code == 200
+    assert call(client, token).status_code == 200  # remembered now
+    expires_at = jwt.decode(token, options={"verify_signature": False})["exp"] + 30
+    time.sleep(max(0.0, expires_at - time.time()) + 0.2)
+    assert_401(call(client, token))
+
+
+def test_a_remembered_token_with_its_signature_altered_is_refused(client):
+    token = make_token("alice")
+    assert call(client, token).status_code == 200
+    header, payload, signature = token.split(".")
+    altered = signature[:5] + ("B" if signature[5] == "A" else "A") + signature[6:]
+    assert_401(call(client, f"{header}.{payload}.{altered}"))
+    assert call(client, token).status_code == 200
+
+
+def test_a_token_one_app_accepted_is_refused_by_an_app_with_another_secret(
+    app, make_app
+):
+    token = make_token("alice")
+    assert call(app.test_client(), token).status_code == 200
+    elsewhere = make_app(JWT_SECRET_KEY="another-secret-of-at-least-32-characters")
+    assert_401(call(elsewhere.test_client(), token))
 
 
 def test_a_token_without_exp_is_401(client):
