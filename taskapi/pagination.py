@@ -8,6 +8,7 @@ same relations as absolute URLs that keep every other query parameter as sent.
 """
 
 import json
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from flask import request
@@ -46,11 +47,19 @@ def pagination_metadata(total: int, page: int, per_page: int) -> dict:
     return metadata
 
 
-def page_url(page: int) -> str:
-    """This request's URL, every parameter kept as sent, at another page."""
+def page_urls() -> Callable[[int], str]:
+    """This request's URL at any page: every other parameter kept as sent, in
+    its place (encoded once for all the links of a response)."""
     args = MultiDict(request.args)
-    args.setlist("page", [str(page)])
-    return f"{request.base_url}?{urlencode(list(args.items(multi=True)))}"
+    args.setlist("page", [""])
+    parts = [
+        None if key == "page" else urlencode([(key, value)])
+        for key, value in args.items(multi=True)
+    ]
+    base_url = request.base_url
+    return (
+        lambda page: base_url + "?" + "&".join(part or f"page={page}" for part in parts)
+    )
 
 
 def pagination_headers(total: int, page: int, per_page: int) -> dict:
@@ -65,6 +74,7 @@ def pagination_headers(total: int, page: int, per_page: int) -> dict:
         "X-Total-Count": str(total),
         "X-Pagination": json.dumps(metadata, separators=(",", ":")),
     }
+    page_url = page_urls()
     links = [
         f'<{page_url(number)}>; rel="{rel}"'
         for rel, number in relations.items()

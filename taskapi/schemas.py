@@ -27,7 +27,9 @@ _RFC3339 = re.compile(
 def _rfc3339(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not timezone.utc:  # what the database gives is UTC already
+        value = value.astimezone(timezone.utc)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 class Text(fields.String):
