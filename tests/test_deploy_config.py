@@ -253,6 +253,8 @@ def test_gunicorn_binds_port_and_runs_web_concurrency_threaded_workers(env):
     assert settings["worker_class"] == "gthread"
     assert settings["threads"] == 4
     assert settings["preload_app"] is True
+    # one listening socket per worker: keep-alive connections spread over the workers
+    assert settings["reuse_port"] is True
 
 
 def test_gunicorn_defaults_to_port_5000_and_workers_from_the_cpu_count(env):
