@@ -13,9 +13,11 @@ HS256 token that verified is remembered (`VerifiedTokens`): its next requests sk
 the decoding and the HMAC, and still stop being accepted the moment it expires.
 """
 
+import contextlib
 import math
 import threading
 import time
+from collections import OrderedDict
 
 from flask import current_app, g, request
 from flask_jwt_extended import get_jwt, get_jwt_header, verify_jwt_in_request
@@ -164,7 +166,8 @@ class VerifiedTokens:
     def __init__(self, leeway: float, max_size: int = 10_000):
         self.leeway = leeway
         self.max_size = max_size
-        self._tokens: dict[str, tuple[str, float]] = {}
+        # OrderedDict: its get, pop and popitem are each atomic under the GIL
+        self._tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def user_for(self, authorization: str) -> str | None:
@@ -182,7 +185,9 @@ class VerifiedTokens:
         expires_at = float(claims["exp"]) + self.leeway
         with self._lock:
             if len(self._tokens) >= self.max_size:
-                del self._tokens[next(iter(self._tokens))]
+                # the oldest; KeyError: user_for() emptied it meanwhile
+                with contextlib.suppress(KeyError):
+                    self._tokens.popitem(last=False)
             self._tokens[authorization] = (user_id, expires_at)
 
 

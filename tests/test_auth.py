@@ -9,6 +9,7 @@ import time
 import jwt
 import pytest
 
+from taskapi.auth import VerifiedTokens
 from tests.conftest import SECRET, User, make_token
 
 
@@ -118,6 +119,17 @@ def test_a_token_one_app_accepted_is_refused_by_an_app_with_another_secret(
     assert call(app.test_client(), token).status_code == 200
     elsewhere = make_app(JWT_SECRET_KEY="another-secret-of-at-least-32-characters")
     assert_401(call(elsewhere.test_client(), token))
+
+
+def test_at_most_max_size_tokens_are_remembered_the_oldest_goes_first():
+    tokens = VerifiedTokens(leeway=30, max_size=2)
+    claims = {"exp": time.time() + 600}
+    for user in ("ann", "ben", "cat"):
+        tokens.remember(f"Bearer {user}", user, claims)
+
+    assert tokens.user_for("Bearer ann") is None
+    assert tokens.user_for("Bearer ben") == "ben"
+    assert tokens.user_for("Bearer cat") == "cat"
 
 
 def test_a_token_without_exp_is_401(client):
