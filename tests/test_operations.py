@@ -1,6 +1,7 @@
 """An operator watches the service: health probes, request ids, JSON logs, errors."""
 
 import socket
+import time
 
 import pytest
 from conftest import User, new_user_id
@@ -206,13 +207,21 @@ def test_connections_the_server_closed_while_idle_are_replaced(
 ):
     task = alice.create(title="Before the restart")
     admin = create_engine(database_uri)
-    with admin.connect() as conn:  # what a Neon scale-to-zero does to idle ones
-        conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        )
+    others = (
+        "FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    # (autocommit: within one transaction pg_stat_activity is a frozen snapshot)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # what a Neon scale-to-zero does to idle connections
+        conn.execute(text(f"SELECT pg_terminate_backend(pid) {others}"))
+        # pg_terminate_backend only signals: wait until the backends have exited
+        # (closed their sockets), as they long have when a request comes after an
+        # idle timeout.
+        deadline = time.monotonic() + 10
+        while conn.execute(text(f"SELECT count(*) {others}")).scalar():
+            assert time.monotonic() < deadline, "terminated backends did not exit"
+            time.sleep(0.02)
     admin.dispose()
 
     response = alice.get(f"/tasks/{task['id']}")
