@@ -174,6 +174,20 @@ def test_a_500_is_logged_with_its_traceback_and_says_nothing_internal(
     assert access["request_id"] == "boom-1"
 
 
+def terminate_backends(engine, condition: str, **parameters) -> None:
+    """pg_terminate_backend() the server processes matching `condition`, then wait
+    until they have exited: it only signals them, and one still exiting has not
+    yet closed its socket (as it long has when the next request comes). Autocommit:
+    within one transaction pg_stat_activity is a frozen snapshot."""
+    matching = f"FROM pg_stat_activity WHERE {condition}"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"SELECT pg_terminate_backend(pid) {matching}"), parameters)
+        deadline = time.monotonic() + 10
+        while conn.execute(text(f"SELECT count(*) {matching}"), parameters).scalar():
+            assert time.monotonic() < deadline, "terminated backends did not exit"
+            time.sleep(0.02)
+
+
 @pytest.mark.postgres_only
 def test_a_connection_lost_after_the_answer_still_delivers_it(
     make_app, config_class, database_uri
@@ -186,8 +200,7 @@ def test_a_connection_lost_after_the_answer_still_delivers_it(
     @app.get("/dropped")
     def dropped():
         pid = Session.execute(text("SELECT pg_backend_pid()")).scalar()
-        with admin.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        terminate_backends(admin, "pid = :pid", pid=pid)
         return {"pid": pid}
 
     client = app.test_client()
@@ -207,21 +220,10 @@ def test_connections_the_server_closed_while_idle_are_replaced(
 ):
     task = alice.create(title="Before the restart")
     admin = create_engine(database_uri)
-    others = (
-        "FROM pg_stat_activity "
-        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    # what a Neon scale-to-zero does to idle connections
+    terminate_backends(
+        admin, "datname = current_database() AND pid <> pg_backend_pid()"
     )
-    # (autocommit: within one transaction pg_stat_activity is a frozen snapshot)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        # what a Neon scale-to-zero does to idle connections
-        conn.execute(text(f"SELECT pg_terminate_backend(pid) {others}"))
-        # pg_terminate_backend only signals: wait until the backends have exited
-        # (closed their sockets), as they long have when a request comes after an
-        # idle timeout.
-        deadline = time.monotonic() + 10
-        while conn.execute(text(f"SELECT count(*) {others}")).scalar():
-            assert time.monotonic() < deadline, "terminated backends did not exit"
-            time.sleep(0.02)
     admin.dispose()
 
     response = alice.get(f"/tasks/{task['id']}")
