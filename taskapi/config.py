@@ -93,12 +93,12 @@ class Config:
     # session JWT has no `sub`, so the claim it checks for is `exp` (which the
     # contract requires anyway) and auth.py reads the user id from `sub` or `user.id`.
     JWT_IDENTITY_CLAIM = "exp"
-    # Rate limits (ratelimit.py, with `limits`): fixed windows, keys prefixed so a
-    # shared Redis can hold other things; the limit itself is API_RATE_LIMIT, per
-    # user. Redis down: requests go through unlimited, logged.
-    RATELIMIT_ENABLED = True
+    # flask-limiter (ratelimit.py): fixed windows, keys prefixed so a shared Redis
+    # can hold other things; the limit itself is API_RATE_LIMIT, per user.
     RATELIMIT_STRATEGY = "fixed-window"
     RATELIMIT_KEY_PREFIX = "taskapi"
+    RATELIMIT_HEADERS_ENABLED = False  # ratelimit.py writes its own headers
+    RATELIMIT_SWALLOW_ERRORS = True  # Redis down: requests go through unlimited, logged
 
     def __init__(self, instance_path: str | os.PathLike = "instance"):
         env = os.environ
