@@ -182,17 +182,22 @@ def _completion_values(completed: bool | None, now=None) -> dict:
 
 @functools.lru_cache(maxsize=3)
 def _completion_statement(completed: bool | None):
-    """The one-statement completion write (no If-Match): toggle, or set."""
+    """The one-statement completion write (no If-Match): toggle, or set.
+
+    Run as `select(Task).from_statement(...)`: the ORM loads the returned row as
+    a Task, and the statement, built once, keeps its cache key. Run as an ORM
+    bulk UPDATE instead, it is copied on every execution and its cache key
+    (a walk of the whole SET clause) computed again: 0.8 against 0.5 ms a toggle.
+    """
     conditions = [*owned(_USER_ID), Task.id == _TASK_ID]
     if completed is not None:
         conditions.append(Task.completed != completed)  # setting is idempotent
     now = bindparam("now", type_=Task.updated_at.type)
-    return (
+    return select(Task).from_statement(
         update(Task)
         .where(*conditions)
         .values(**_completion_values(completed, now))
         .returning(Task)
-        .execution_options(synchronize_session=False)
     )
 
 
