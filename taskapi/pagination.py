@@ -7,10 +7,10 @@ on the first page, `next_page` on the last, and a page past the end carries only
 same relations as absolute URLs that keep every other query parameter as sent.
 """
 
-import json
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+import orjson
 from flask import request
 from werkzeug.datastructures import MultiDict
 
@@ -72,7 +72,7 @@ def pagination_headers(total: int, page: int, per_page: int) -> dict:
     }
     headers = {
         "X-Total-Count": str(total),
-        "X-Pagination": json.dumps(metadata, separators=(",", ":")),
+        "X-Pagination": orjson.dumps(metadata).decode(),
     }
     page_url = page_urls()
     links = [
