@@ -116,8 +116,9 @@ def _read_for_write(user_id: str, task_id: str, if_match: IfMatch | None) -> Tas
 
 
 def _guarded_update(task: Task, conditions=(), **values) -> Task | None:
-    """UPDATE the task if it still has the version read; the new row, or None."""
-    return Session.scalars(
+    """UPDATE the task if it still has the version read; the new row, or None.
+    (Through from_statement, as the completion write: see _completion_statement.)"""
+    guarded = (
         update(Task)
         .where(
             *owned(task.user_id),
@@ -127,7 +128,11 @@ def _guarded_update(task: Task, conditions=(), **values) -> Task | None:
         )
         .values(**values)
         .returning(Task)
-        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return Session.scalars(
+        select(Task)
+        .from_statement(guarded)
+        .execution_options(populate_existing=True)
     ).one_or_none()
 
 
@@ -234,13 +239,20 @@ def set_completed(
     raise _too_busy()
 
 
+# On the table, not the entity: a write that returns nothing needs none of the
+# ORM's bulk-UPDATE bookkeeping, and the statement, built once, keeps its cache key.
+_SOFT_DELETE = (
+    update(Task.__table__)
+    .where(*owned(_USER_ID), Task.id == _TASK_ID)
+    .values(deleted_at=bindparam("now", type_=Task.deleted_at.type))
+)
+
+
 def soft_delete(user_id: str, task_id: str, if_match: IfMatch | None = None) -> None:
     if if_match is None:
         result = Session.execute(
-            update(Task)
-            .where(*owned(user_id), Task.id == _task_uuid(task_id))
-            .values(deleted_at=utcnow())
-            .execution_options(synchronize_session=False)
+            _SOFT_DELETE,
+            {"owner_id": user_id, "task_uuid": _task_uuid(task_id), "now": utcnow()},
         )
         Session.commit()
         if result.rowcount == 0:
