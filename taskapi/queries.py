@@ -58,6 +58,9 @@ def get_task(user_id: str, task_id: str) -> Task:
 _TASK_COLUMNS = [(prop.key, prop.columns[0]) for prop in Task.__mapper__.column_attrs]
 
 
+_INSERT = insert(Task.__table__)
+
+
 def add_task(user_id: str, fields: dict) -> Task:
     """Insert a new task (not committed): one INSERT of every column, the model's
     defaults filling what `fields` leaves out. The Task returned is built from
@@ -78,7 +81,7 @@ def add_task(user_id: str, fields: dict) -> Task:
                 else column.default.arg,
             )
         values[column.key] = getattr(task, key) if key in state else None
-    Session.execute(insert(Task.__table__), values)
+    Session.execute(_INSERT, values)
     return task
 
 
