@@ -6,6 +6,7 @@ import functools
 from typing import NamedTuple
 
 from sqlalchemy import (
+    Row,
     String,
     and_,
     bindparam,
@@ -17,27 +18,32 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import aliased
 
 from .db import Session, dialect_name
 from .models import PRIORITY_RANK, Task, TaskCount
-from .queries import owned
+from .queries import owned, task_columns
+
+# The table's columns, not the ORM entity: the listing loads rows (see
+# queries.task_columns), and a statement without ORM entities skips the ORM's
+# compile and load steps (a page of 20: about 0.25 ms less CPU in process).
+TASKS = Task.__table__.c
+COUNTS = TaskCount.__table__.c
 
 
 class TaskPage(NamedTuple):
-    tasks: list[Task]
+    tasks: list[Row]  # with Task's attribute names: see queries.task_columns
     total: int  # tasks matching the filters, on every page
 
 
 def _sort_column(key: str, dialect: str):
     if key == "priority":
-        return Task.priority_rank
+        return TASKS.priority
     if key == "title":
         # Case-insensitive, then by code point on both databases (PostgreSQL
         # would otherwise use the database's locale collation).
-        title = func.lower(Task.title)
+        title = func.lower(TASKS.title)
         return title.collate("C") if dialect == "postgresql" else title
-    return getattr(Task, key)
+    return TASKS[key]
 
 
 def _order_by(sort: str, dialect: str, columns=None) -> list:
@@ -47,7 +53,7 @@ def _order_by(sort: str, dialect: str, columns=None) -> list:
     """
     descending = sort.startswith("-")
     key = sort.lstrip("-")
-    column, task_id = _sort_column(key, dialect), Task.id
+    column, task_id = _sort_column(key, dialect), TASKS.id
     if columns is not None:
         column, task_id = columns["sort_key"], columns["id"]
     direction = (lambda c: c.desc()) if descending else (lambda c: c.asc())
@@ -60,10 +66,10 @@ def _order_by(sort: str, dialect: str, columns=None) -> list:
 def _tags_filter(tags: list[str], dialect: str) -> list:
     """The task carries every one of `tags`."""
     if dialect == "postgresql":  # one containment test, served by the GIN index
-        return [type_coerce(Task.tags, JSONB).contains(tags)]
+        return [type_coerce(TASKS.tags, JSONB).contains(tags)]
     conditions = []
     for tag in tags:
-        each = func.json_each(Task.tags).table_valued("value")
+        each = func.json_each(TASKS.tags).table_valued("value")
         match = select(literal(1)).select_from(each).where(each.c.value == tag)
         conditions.append(match.exists())
     return conditions
@@ -86,38 +92,38 @@ def _total(user_id: str, query: dict, conditions: list, dialect: str):
     """
     unfiltered = all(query.get(name) is None for name in FILTERS)
     if dialect == "postgresql" and unfiltered:
-        live = select(TaskCount.live).where(TaskCount.user_id == user_id)
+        live = select(COUNTS.live).where(COUNTS.user_id == user_id)
         total = func.coalesce(live.scalar_subquery(), 0)
         return select(total.label("total")).subquery("counted")
     return (
         select(func.count().label("total"))
-        .select_from(Task)
+        .select_from(Task.__table__)
         .where(*conditions)
         .subquery("counted")
     )
 
 
 def _filters(user_id: str, query: dict, dialect: str) -> list:
-    conditions = [*owned(user_id)]
+    conditions = [*owned(user_id, TASKS)]
     if query.get("completed") is not None:
-        conditions.append(Task.completed.is_(query["completed"]))
+        conditions.append(TASKS.completed.is_(query["completed"]))
     if query.get("priority"):
         ranks = sorted({PRIORITY_RANK[name] for name in query["priority"]})
-        conditions.append(Task.priority_rank.in_(ranks))
+        conditions.append(TASKS.priority.in_(ranks))
     if query.get("tag"):
         conditions.extend(_tags_filter(query["tag"], dialect))
     if query.get("q"):
         pattern = _like_pattern(query["q"])
         conditions.append(
             or_(
-                Task.title.ilike(pattern, escape="\\"),
-                Task.description.ilike(pattern, escape="\\"),
+                TASKS.title.ilike(pattern, escape="\\"),
+                TASKS.description.ilike(pattern, escape="\\"),
             )
         )
     if query.get("due_after") is not None:
-        conditions.append(Task.due_date >= query["due_after"])
+        conditions.append(TASKS.due_date >= query["due_after"])
     if query.get("due_before") is not None:
-        conditions.append(Task.due_date < query["due_before"])
+        conditions.append(TASKS.due_date < query["due_before"])
     return conditions
 
 
@@ -134,7 +140,7 @@ def _page_statement(conditions: list, counted, sort: str, dialect: str, direct: 
     limit, offset = bindparam("limit"), bindparam("offset")
     if direct:
         rows = (
-            select(Task, sort_key.label("sort_key"))
+            select(Task.__table__, sort_key.label("sort_key"))
             .where(*conditions)
             .order_by(*_order_by(sort, dialect))
             .limit(limit)
@@ -142,13 +148,13 @@ def _page_statement(conditions: list, counted, sort: str, dialect: str, direct: 
             .subquery("page_rows")
         )
         return (
-            select(counted.c.total, aliased(Task, rows))
+            select(counted.c.total, *task_columns(rows.c))
             .select_from(counted)
             .outerjoin(rows, true())
             .order_by(*_order_by(sort, dialect, rows.c))
         )
     ids = (
-        select(Task.id, sort_key.label("sort_key"))
+        select(TASKS.id, sort_key.label("sort_key"))
         .where(*conditions)
         .order_by(*_order_by(sort, dialect))
         .limit(limit)
@@ -156,10 +162,13 @@ def _page_statement(conditions: list, counted, sort: str, dialect: str, direct: 
         .subquery("page_ids")
     )
     return (
-        select(counted.c.total, Task)
+        select(counted.c.total, *task_columns(TASKS))
         .select_from(counted)
         .outerjoin(ids, true())
-        .outerjoin(Task, and_(Task.id == ids.c.id, *owned(bindparam("owner_id"))))
+        .outerjoin(
+            Task.__table__,
+            and_(TASKS.id == ids.c.id, *owned(bindparam("owner_id"), TASKS)),
+        )
         .order_by(*_order_by(sort, dialect, ids.c))
     )
 
@@ -169,7 +178,7 @@ def _unfiltered_page_statement(sort: str, dialect: str, direct: bool):
     """Built once per sort: the unfiltered listing differs only in its bound
     parameters from one request to the next (the user among them)."""
     user_id = bindparam("owner_id", type_=String)
-    conditions = [*owned(user_id)]
+    conditions = [*owned(user_id, TASKS)]
     counted = _total(user_id, {}, conditions, dialect)
     return _page_statement(conditions, counted, sort, dialect, direct)
 
@@ -194,4 +203,6 @@ def list_tasks(user_id: str, query: dict) -> TaskPage:
         statement = _page_statement(conditions, counted, sort, dialect, direct)
     parameters = {"owner_id": user_id, "limit": per_page, "offset": offset}
     rows = Session.execute(statement, parameters).all()
-    return TaskPage([task for _, task in rows if task is not None], rows[0].total)
+    # rows of (total, the task's columns); a page past the end is one row of
+    # the total alone, the task's columns NULL
+    return TaskPage([row for row in rows if row.id is not None], rows[0].total)
