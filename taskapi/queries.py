@@ -136,7 +136,7 @@ def _read_for_write(user_id: str, task_id: str, if_match: IfMatch | None) -> Tas
     return task
 
 
-def _guarded_update(task: Task, conditions=(), **values) -> Task | None:
+def _guarded_update(task: Task, **values) -> Task | None:
     """UPDATE the task if it still has the version read; the new row, or None.
     (Through from_statement: an ORM bulk UPDATE would copy the statement and
     walk it again for its cache key, see _completion_statement.)"""
@@ -146,7 +146,6 @@ def _guarded_update(task: Task, conditions=(), **values) -> Task | None:
             *owned(task.user_id),
             Task.id == task.id,
             Task.version == task.version,
-            *conditions,
         )
         .values(**values)
         .returning(Task)
