@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from . import prepared
+
 
 class AppSession(OrmSession):
     """Uses the engine of the app in context, as Flask-SQLAlchemy's session does,
@@ -163,6 +165,7 @@ def init_app(app) -> None:
     elif not isinstance(engine.pool, NullPool):
         event.listen(engine, "checkout", _check_on_checkout)
         event.listen(engine, "checkin", _mark_last_use)
+        prepared.init_engine(engine)  # not through PgBouncer: see prepared.py
     app.extensions["sqlalchemy_engine"] = engine
 
     @app.teardown_appcontext

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from .db import Session, dialect_name
 from .models import PRIORITY_RANK, Task, TaskCount
+from .prepared import prepared
 from .queries import TASKS, owned, task_columns
 
 # The listing is built on the tables' columns, not the ORM entities: it loads
@@ -175,11 +176,12 @@ def _page_statement(conditions: list, counted, sort: str, dialect: str, direct: 
 @functools.lru_cache(maxsize=64)
 def _unfiltered_page_statement(sort: str, dialect: str, direct: bool):
     """Built once per sort: the unfiltered listing differs only in its bound
-    parameters from one request to the next (the user among them)."""
+    parameters from one request to the next (the user among them), so it runs
+    prepared (filtered listings, whose text varies, are planned each time)."""
     user_id = bindparam("owner_id", type_=String)
     conditions = [*owned(user_id, TASKS)]
     counted = _total(user_id, {}, conditions, dialect)
-    return _page_statement(conditions, counted, sort, dialect, direct)
+    return prepared(_page_statement(conditions, counted, sort, dialect, direct))
 
 
 def list_tasks(user_id: str, query: dict) -> TaskPage:

@@ -24,6 +24,7 @@ from werkzeug.exceptions import NotFound, ServiceUnavailable
 from .db import Session, begin_transaction
 from .etags import IfMatch
 from .models import PRIORITY_RANK, Task, utcnow
+from .prepared import prepared
 
 TASK_NOT_FOUND = "Task not found."
 
@@ -63,7 +64,9 @@ def _task_uuid(task_id: str) -> uuid.UUID:
 # Statements of the hot paths, built once; the user and the task are bound per call.
 _USER_ID = bindparam("owner_id", type_=String)
 _TASK_ID = bindparam("task_uuid", type_=Task.id.type)
-_ONE_TASK = select(*task_columns()).where(*owned(_USER_ID, TASKS), TASKS.id == _TASK_ID)
+_ONE_TASK = prepared(
+    select(*task_columns()).where(*owned(_USER_ID, TASKS), TASKS.id == _TASK_ID)
+)
 
 
 def get_task(user_id: str, task_id: str) -> Row:
@@ -76,7 +79,7 @@ def get_task(user_id: str, task_id: str) -> Row:
     return task
 
 
-_INSERT = insert(Task.__table__)
+_INSERT = prepared(insert(Task.__table__))
 
 
 def add_task(user_id: str, fields: dict) -> Task:
@@ -218,7 +221,7 @@ def _completion_statement(completed: bool | None):
     if completed is not None:
         conditions.append(TASKS.completed != completed)  # setting is idempotent
     now = bindparam("now", type_=Task.updated_at.type)
-    return (
+    return prepared(
         update(Task.__table__)
         .where(*conditions)
         .values(**_completion_values(completed, now, TASKS))
@@ -261,7 +264,7 @@ def set_completed(
 
 # On the table, not the entity: a write that returns nothing needs none of the
 # ORM's bulk-UPDATE bookkeeping, and the statement, built once, keeps its cache key.
-_SOFT_DELETE = (
+_SOFT_DELETE = prepared(
     update(Task.__table__)
     .where(*owned(_USER_ID, TASKS), TASKS.id == _TASK_ID)
     .values(deleted_at=bindparam("now", type_=Task.deleted_at.type))
