@@ -8,6 +8,7 @@ import select
 import time
 from datetime import datetime, timezone
 
+import orjson
 from flask import current_app
 from sqlalchemy import DateTime, create_engine, event
 from sqlalchemy.engine import make_url
@@ -71,12 +72,19 @@ def uses_external_pooler(url, mode: str = "auto") -> bool:
     return mode == "pgbouncer"
 
 
+def _json_text(value) -> str:
+    return orjson.dumps(value).decode()
+
+
 def engine_options(url: str, config=None) -> dict:
     """create_engine options for the URL. Query parameters in the URL (Neon's
     `sslmode=require`, `channel_binding`, ...) reach psycopg2 untouched."""
     config = config or {}
+    # JSON columns (tags) through orjson, as responses are: a page of 20 tasks
+    # spent 6% of its time in the standard library's json.loads
+    json_options = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
-        return {}
+        return json_options
     # connect_timeout in the URL wins; without one, give up on a dead host after 5 s
     connect_args = (
         {} if "connect_timeout" in make_url(url).query else {"connect_timeout": 5}
@@ -85,7 +93,11 @@ def engine_options(url: str, config=None) -> dict:
     # reset-on-return ROLLBACK has nothing to do): a read or a one-statement write
     # is one round trip. Work of several statements that must be atomic opens a
     # real transaction with `begin_transaction()`.
-    options = {"connect_args": connect_args, "isolation_level": "AUTOCOMMIT"}
+    options = {
+        "connect_args": connect_args,
+        "isolation_level": "AUTOCOMMIT",
+        **json_options,
+    }
     if uses_external_pooler(url, config.get("DATABASE_POOL", "auto")):
         # PgBouncer already pools; a second pool in each worker would pin server
         # connections. psycopg2 never uses server-side prepared statements, so
