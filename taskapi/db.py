@@ -72,6 +72,18 @@ def uses_external_pooler(url, mode: str = "auto") -> bool:
     return mode == "pgbouncer"
 
 
+def prepares_statements(url, mode: str = "auto") -> bool:
+    """Run the hot statements prepared (prepared.py)? Only on PostgreSQL with no
+    PgBouncer in between: not with DATABASE_POOL=pgbouncer, and not on a Neon
+    `-pooler` host even with DATABASE_POOL=app (its PgBouncer pools transactions,
+    and a statement prepared on one server connection is unknown to the next)."""
+    return (
+        make_url(url).get_backend_name() == "postgresql"
+        and not uses_external_pooler(url, mode)
+        and not uses_external_pooler(url, "auto")
+    )
+
+
 def _json_text(value) -> str:
     return orjson.dumps(value).decode()
 
@@ -177,7 +189,8 @@ def init_app(app) -> None:
     elif not isinstance(engine.pool, NullPool):
         event.listen(engine, "checkout", _check_on_checkout)
         event.listen(engine, "checkin", _mark_last_use)
-        prepared.init_engine(engine)  # not through PgBouncer: see prepared.py
+    if prepares_statements(url, app.config.get("DATABASE_POOL", "auto")):
+        prepared.init_engine(engine)
     app.extensions["sqlalchemy_engine"] = engine
 
     @app.teardown_appcontext

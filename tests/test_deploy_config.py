@@ -13,6 +13,7 @@ from sqlalchemy.pool import NullPool, QueuePool
 
 from taskapi.config import DevelopmentConfig, ProductionConfig, database_url
 from taskapi.db import _check_on_checkout, get_engine
+from taskapi.prepared import _run_prepared
 
 ROOT = Path(__file__).resolve().parent.parent
 NEON_DIRECT = "postgresql://u:p@ep-cool-name-123456.eu-central-1.aws.neon.tech/db"
@@ -202,17 +203,19 @@ def test_a_direct_connection_gets_a_checked_pool_sized_from_the_environment(
 
 
 @pytest.mark.parametrize(
-    ("url", "mode", "pooled"),
+    ("url", "mode", "pooled", "prepares"),
     [
-        (NEON_POOLED, None, True),  # auto-detected from Neon's -pooler host
-        (NEON_POOLED, "auto", True),
-        (NEON_DIRECT, None, False),
-        (NEON_DIRECT, "pgbouncer", True),  # any PgBouncer in transaction mode
-        (NEON_POOLED, "app", False),  # explicitly keep the app's own pool
+        (NEON_POOLED, None, True, False),  # auto-detected from Neon's -pooler host
+        (NEON_POOLED, "auto", True, False),
+        (NEON_DIRECT, None, False, True),
+        (NEON_DIRECT, "pgbouncer", True, False),  # any PgBouncer in transaction mode
+        # the app's own pool kept on a -pooler host, but nothing prepared: the
+        # PgBouncer behind the name still hands out server connections per transaction
+        (NEON_POOLED, "app", False, False),
     ],
 )
-def test_behind_pgbouncer_the_app_keeps_no_pool_of_its_own(
-    env, make_app, url, mode, pooled
+def test_behind_pgbouncer_the_app_keeps_no_pool_and_prepares_nothing(
+    env, make_app, url, mode, pooled, prepares
 ):
     variables = {"DATABASE_URL": url}
     if mode:
@@ -220,6 +223,7 @@ def test_behind_pgbouncer_the_app_keeps_no_pool_of_its_own(
     engine = get_engine(production_app(make_app, env, **variables))
 
     assert isinstance(engine.pool, NullPool) is pooled
+    assert event.contains(engine, "before_cursor_execute", _run_prepared) is prepares
 
 
 @pytest.mark.parametrize(
