@@ -112,8 +112,8 @@ def engine_options(url: str, config=None) -> dict:
     }
     if uses_external_pooler(url, config.get("DATABASE_POOL", "auto")):
         # PgBouncer already pools; a second pool in each worker would pin server
-        # connections. psycopg2 never uses server-side prepared statements, so
-        # transaction pooling is safe once every checkout is a fresh connection.
+        # connections. Nothing is prepared server-side here (prepares_statements),
+        # so transaction pooling is safe once every checkout is a fresh connection.
         options["poolclass"] = NullPool
         return options
     return options | {

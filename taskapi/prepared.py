@@ -2,8 +2,8 @@
 
 psycopg2 sends every statement as text, and PostgreSQL parses and plans it on
 every execution. With migration 0003's indexes to weigh, planning costs more than
-running the statement: a one-row read took PostgreSQL about 0.21 ms of CPU per
-request under load, 0.13 ms prepared; a page of the listing 0.39-0.50 ms, 0.21-0.26
+running the statement: PostgreSQL's CPU per request under load (bench/workers) was
+0.25 ms for a get, 0.14 ms prepared; 0.41 ms for a page of the listing, 0.23 ms
 prepared.
 
 A statement marked with `prepared()` is, on each pooled connection, PREPAREd the
