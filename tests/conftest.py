@@ -22,7 +22,7 @@ from pathlib import Path
 
 import jwt
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from werkzeug.datastructures import Headers
 from werkzeug.serving import make_server
@@ -203,6 +203,23 @@ def werkzeug_server(app):
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+
+
+@contextlib.contextmanager
+def sent_statements(app):
+    """The SQL text of each statement the app's engine sent while the block ran,
+    as sent: `EXECUTE taskapi_N (...)` for a prepared one (taskapi/prepared.py)."""
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    engine = get_engine(app)
+    event.listen(engine, "after_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "after_cursor_execute", record)
 
 
 def assert_error(response, status):

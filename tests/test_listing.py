@@ -7,9 +7,10 @@ from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import event, update
+from conftest import sent_statements
+from sqlalchemy import update
 
-from taskapi.db import Session, get_engine
+from taskapi.db import Session
 from taskapi.models import Task
 
 SORT_KEYS = ("created_at", "updated_at", "due_date", "priority", "title")
@@ -506,16 +507,9 @@ def test_the_frontend_can_read_the_pagination_headers_across_origins(alice):
 
 @pytest.fixture
 def statements(app):
-    """The SQL statements run while the block is active."""
-    seen = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    engine = get_engine(app)
-    event.listen(engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(engine, "before_cursor_execute", count)
+    """The SQL statements run while the test runs."""
+    with sent_statements(app) as sent:
+        yield sent
 
 
 def test_a_list_request_is_one_statement_whatever_the_page_size(alice, statements):

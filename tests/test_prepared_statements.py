@@ -2,31 +2,13 @@
 (taskapi/prepared.py), and a connection whose statements went missing or stale
 costs one 503, not a run of 500s."""
 
-import contextlib
-
 import pytest
-from conftest import User, assert_error, new_user_id
-from sqlalchemy import event, text
+from conftest import User, assert_error, new_user_id, sent_statements
+from sqlalchemy import text
 
 from taskapi.db import get_engine
 
 pytestmark = pytest.mark.postgres_only
-
-
-@contextlib.contextmanager
-def sent_statements(app):
-    """The SQL text each statement was sent to the server as."""
-    sent = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    engine = get_engine(app)
-    event.listen(engine, "after_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "after_cursor_execute", record)
 
 
 def test_a_users_everyday_requests_run_prepared(app, alice):
