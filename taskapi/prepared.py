@@ -57,6 +57,9 @@ def _prepare(cursor, statement: str, context, name: str) -> str:
         return f"${names.index(match.group(1)) + 1}"
 
     body = _PLACEHOLDER.sub(number, statement).replace("%%", "%")
+    if not names:  # PostgreSQL refuses an empty list: `PREPARE name () AS ...`
+        cursor.execute(f"PREPARE {name} AS {body}")
+        return f"EXECUTE {name}"
     binds = {key: bind for bind, key in context.compiled.bind_names.items()}
     types = ", ".join(_parameter_type(binds[key], context.dialect) for key in names)
     cursor.execute(f"PREPARE {name} ({types}) AS {body}")

@@ -4,9 +4,10 @@ costs one 503, not a run of 500s."""
 
 import pytest
 from conftest import User, assert_error, new_user_id, sent_statements
-from sqlalchemy import text
+from sqlalchemy import literal_column, select, text
 
-from taskapi.db import get_engine
+from taskapi.db import Session, get_engine
+from taskapi.prepared import prepared
 
 pytestmark = pytest.mark.postgres_only
 
@@ -108,3 +109,12 @@ def test_a_column_changing_type_under_a_prepared_statement_costs_one_503(
             connection.execute(
                 text("ALTER TABLE tasks ALTER COLUMN title TYPE varchar(200)")
             )
+
+
+def test_a_marked_statement_without_parameters_runs_prepared_too(app):
+    statement = prepared(select(literal_column("'plain'")))
+    with app.app_context(), sent_statements(app) as sent:
+        answers = [Session.execute(statement).scalar_one() for _ in range(3)]
+        Session.remove()
+    assert answers == ["plain"] * 3
+    assert sent == [sent[0]] * 3 and sent[0].startswith("EXECUTE taskapi_"), sent
