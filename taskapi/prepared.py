@@ -57,13 +57,16 @@ def _prepare(cursor, statement: str, context, name: str) -> str:
         return f"${names.index(match.group(1)) + 1}"
 
     body = _PLACEHOLDER.sub(number, statement).replace("%%", "%")
-    if not names:  # PostgreSQL refuses an empty list: `PREPARE name () AS ...`
-        cursor.execute(f"PREPARE {name} AS {body}")
-        return f"EXECUTE {name}"
     binds = {key: bind for bind, key in context.compiled.bind_names.items()}
-    types = ", ".join(_parameter_type(binds[key], context.dialect) for key in names)
-    cursor.execute(f"PREPARE {name} ({types}) AS {body}")
-    return f"EXECUTE {name} ({', '.join(f'%({key})s' for key in names)})"
+    types = [_parameter_type(binds[key], context.dialect) for key in names]
+    cursor.execute(f"PREPARE {name}{_listed(types)} AS {body}")
+    return f"EXECUTE {name}{_listed(f'%({key})s' for key in names)}"
+
+
+def _listed(items) -> str:
+    """` (a, b)`, or nothing: PostgreSQL refuses an empty list (`PREPARE name ()`)."""
+    text = ", ".join(items)
+    return f" ({text})" if text else ""
 
 
 def _run_prepared(conn, cursor, statement, parameters, context, executemany):
