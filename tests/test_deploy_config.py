@@ -3,8 +3,10 @@
 import os
 import re
 import runpy
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from sqlalchemy.pool import NullPool, QueuePool
 from taskapi.config import DevelopmentConfig, ProductionConfig, database_url
 from taskapi.db import _check_on_checkout, get_engine
 from taskapi.prepared import _run_prepared
+from tests.conftest import gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
 NEON_DIRECT = "postgresql://u:p@ep-cool-name-123456.eu-central-1.aws.neon.tech/db"
@@ -290,6 +293,70 @@ def test_after_fork_a_worker_gets_a_fresh_pool(env, app, monkeypatch):
     assert inherited.checkedin() == 1  # not closed: the master's socket, not ours
     with engine.connect() as conn:  # and the worker connects afresh
         assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+
+
+CPUS = sorted(os.sched_getaffinity(0))
+
+
+def worker_cpus(pid_file, count, until=lambda workers: True):
+    """{worker pid: the CPUs it may run on}, once gunicorn (its master's pid in
+    pid_file) has `count` live workers and `until(that)` holds."""
+    deadline = time.monotonic() + 30
+    while True:
+        master = pid_file.read_text().strip() if pid_file.exists() else ""
+        workers = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                state, parent = stat.read_text().rsplit(")", 1)[1].split()[:2]
+                if parent == master and state != "Z":
+                    workers[int(stat.parent.name)] = os.sched_getaffinity(
+                        int(stat.parent.name)
+                    )
+            except (OSError, ValueError):
+                continue  # the process ended while we looked
+        if master and len(workers) == count and until(workers):
+            return workers
+        assert time.monotonic() < deadline, f"never {count} workers as asked: {workers}"
+        time.sleep(0.1)
+
+
+@pytest.mark.skipif(len(CPUS) < 2, reason="pinning needs two CPUs to show")
+def test_each_gunicorn_worker_runs_on_a_cpu_of_its_own(database_uri, tmp_path):
+    pid_file = tmp_path / "gunicorn.pid"
+    options = ("--workers=2", f"--pid={pid_file}")
+    with gunicorn(database_uri, tmp_path / "gunicorn.log", *options):
+        pinned = worker_cpus(pid_file, 2, until=each_on_one_cpu)
+        assert len(set.union(*pinned.values())) == 2
+
+        # A worker that dies is replaced on the CPU it left free.
+        lost, freed = next(iter(pinned.items()))
+        os.kill(lost, signal.SIGKILL)
+        now = worker_cpus(
+            pid_file, 2, until=lambda w: lost not in w and each_on_one_cpu(w)
+        )
+        replacement = (set(now) - set(pinned)).pop()
+        assert now[replacement] == freed
+
+
+def each_on_one_cpu(workers) -> bool:
+    return all(len(cpus) == 1 for cpus in workers.values())
+
+
+@pytest.mark.parametrize(
+    "workers, variables",
+    [(2, {"GUNICORN_PIN_WORKERS": "0"}), (len(CPUS) + 1, {})],
+    ids=["turned-off", "more-workers-than-cpus"],
+)
+def test_workers_are_left_to_the_kernel_when_pinning_is_off_or_cannot_spread(
+    database_uri, tmp_path, workers, variables
+):
+    pid_file = tmp_path / "gunicorn.pid"
+    options = (f"--workers={workers}", f"--pid={pid_file}")
+    with gunicorn(database_uri, tmp_path / "gunicorn.log", *options, **variables):
+        worker_cpus(pid_file, workers)
+        time.sleep(1)  # long past post_fork, which would have pinned them
+        unpinned = worker_cpus(pid_file, workers)
+    assert all(cpus == set(CPUS) for cpus in unpinned.values())
 
 
 def test_env_example_lists_every_variable_the_code_reads():
