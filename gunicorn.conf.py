@@ -24,6 +24,15 @@ def _int_env(name: str, default: int) -> int:
     return number
 
 
+def _switch_env(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if value not in ("0", "1"):
+        raise SystemExit(f"{name} must be 0 or 1 (got {value!r})")
+    return value == "1"
+
+
 bind = f"0.0.0.0:{_int_env('PORT', 5000)}"
 # Each worker is a process with its own connection pool. The usual 2*CPUs+1 is for
 # sync workers; threads cover the time a request waits on the database, so one
@@ -31,7 +40,7 @@ bind = f"0.0.0.0:{_int_env('PORT', 5000)}"
 workers = _int_env("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count()))
 worker_class = "gthread"
 threads = _int_env("GUNICORN_THREADS", 4)
-pin_workers = os.environ.get("GUNICORN_PIN_WORKERS", "").strip() != "0"
+pin_workers = _switch_env("GUNICORN_PIN_WORKERS", True)
 # Build the app once in the master: a bad configuration (no secret, bad
 # DATABASE_URL) stops the server with its message instead of looping on worker
 # boots, and workers share the imported code copy-on-write.

@@ -245,7 +245,7 @@ def test_a_bad_pool_setting_stops_the_start_with_its_name(
 
 
 def gunicorn_settings(env, **variables):
-    for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS"):
+    for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_PIN_WORKERS"):
         env.delenv(name, raising=False)
     for name, value in variables.items():
         env.setenv(name, value)
@@ -275,6 +275,12 @@ def test_gunicorn_defaults_to_port_5000_and_workers_from_the_cpu_count(env):
 def test_gunicorn_refuses_a_bad_worker_count_with_its_name(env, value):
     with pytest.raises(SystemExit, match="WEB_CONCURRENCY"):
         gunicorn_settings(env, WEB_CONCURRENCY=value)
+
+
+@pytest.mark.parametrize("value", ["yes", "off", "2"])
+def test_gunicorn_refuses_a_pinning_switch_other_than_0_or_1(env, value):
+    with pytest.raises(SystemExit, match="GUNICORN_PIN_WORKERS must be 0 or 1"):
+        gunicorn_settings(env, GUNICORN_PIN_WORKERS=value)
 
 
 def test_after_fork_a_worker_gets_a_fresh_pool(env, app, monkeypatch):
