@@ -84,13 +84,12 @@ def _like_pattern(text: str) -> str:
 FILTERS = ("completed", "priority", "tag", "q", "due_after", "due_before")
 
 
-def _total(user_id: str, query: dict, conditions: list, dialect: str):
-    """A one-row subquery: how many tasks match.
+def _total(user_id, conditions: list, dialect: str, unfiltered: bool):
+    """A one-row subquery: how many tasks match `conditions`.
 
     Unfiltered on PostgreSQL, that is the user's row in `task_counts` (kept by
     triggers), so the total of a long list costs no more than of a short one.
     """
-    unfiltered = all(query.get(name) is None for name in FILTERS)
     if dialect == "postgresql" and unfiltered:
         live = select(COUNTS.live).where(COUNTS.user_id == user_id)
         total = func.coalesce(live.scalar_subquery(), 0)
@@ -184,7 +183,7 @@ def _unfiltered_page_statement(sort: str, dialect: str, direct: bool):
     filtered listings, whose text varies, are planned each time too."""
     user_id = bindparam("owner_id", type_=String)
     conditions = [*owned(user_id, TASKS)]
-    counted = _total(user_id, {}, conditions, dialect)
+    counted = _total(user_id, conditions, dialect, unfiltered=True)
     statement = _page_statement(conditions, counted, sort, dialect, direct)
     return prepared(statement) if direct else statement
 
@@ -205,7 +204,7 @@ def list_tasks(user_id: str, query: dict) -> TaskPage:
         statement = _unfiltered_page_statement(sort, dialect, direct)
     else:
         conditions = _filters(user_id, query, dialect)
-        counted = _total(user_id, query, conditions, dialect)
+        counted = _total(user_id, conditions, dialect, unfiltered=False)
         statement = _page_statement(conditions, counted, sort, dialect, direct)
     parameters = {"owner_id": user_id, "limit": per_page, "offset": offset}
     rows = Session.execute(statement, parameters).all()
