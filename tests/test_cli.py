@@ -3,12 +3,12 @@
 from datetime import timedelta
 
 import pytest
-from conftest import User, fresh_database, new_user_id, on_postgres
 from sqlalchemy import inspect, select, text, update
 from sqlalchemy.engine import make_url
 
 from taskapi.db import Session, get_engine
 from taskapi.models import Task, utcnow
+from tests.conftest import User, fresh_database, new_user_id, on_postgres
 
 COMMANDS = [
     ["db"],

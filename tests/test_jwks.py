@@ -18,12 +18,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
-from conftest import SECRET, make_token, new_user_id
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from taskapi import config, create_app
 from taskapi.db import get_engine
+from tests.conftest import SECRET, make_token, new_user_id
 
 AUTH_URL = "http://localhost:3000"  # Better Auth's base URL: its tokens' iss and aud
 JWKS_PATH = "/api/auth/jwks"

@@ -4,10 +4,10 @@ import socket
 import time
 
 import pytest
-from conftest import User, new_user_id
 from sqlalchemy import create_engine, text
 
 from taskapi.db import Session, get_engine
+from tests.conftest import User, new_user_id
 
 
 @pytest.fixture

@@ -26,7 +26,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, make_token, new_user_id
+
+from tests.conftest import SECRET, make_token, new_user_id
 
 pytestmark = pytest.mark.postgres_only
 

@@ -3,11 +3,11 @@
 costs one 503, not a run of 500s."""
 
 import pytest
-from conftest import User, assert_error, new_user_id, sent_statements
 from sqlalchemy import literal_column, select, text
 
 from taskapi.db import Session, get_engine
 from taskapi.prepared import prepared
+from tests.conftest import User, assert_error, new_user_id, sent_statements
 
 pytestmark = pytest.mark.postgres_only
 
