@@ -403,26 +403,26 @@ def variables_read_by_the_code() -> set[str]:
         and reads_environment(node)
     }
 
+    def is_reader(func) -> bool:
+        if isinstance(func, ast.Name):
+            return func.id in helpers
+        return isinstance(func, ast.Attribute) and (
+            (func.attr == "getenv" and is_os(func.value))
+            or (func.attr in ("get", "pop") and reads_environment(func.value))
+        )
+
     def variable_name(node) -> str | None:
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if re.fullmatch(r"[A-Z][A-Z0-9_]*", node.value):
-                return node.value
-        return None
+        is_name = (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and re.fullmatch(r"[A-Z][A-Z0-9_]*", node.value)
+        )
+        return node.value if is_name else None
 
     read = set()
     for tree in trees:
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                func = node.func
-                if isinstance(func, ast.Name) and func.id in helpers:
-                    pass
-                elif isinstance(func, ast.Attribute) and (
-                    (func.attr == "getenv" and is_os(func.value))
-                    or (func.attr in ("get", "pop") and reads_environment(func.value))
-                ):
-                    pass
-                else:
-                    continue
+            if isinstance(node, ast.Call) and is_reader(node.func):
                 # the variable is the first string argument: get("X", "default"),
                 # whole_number(env, "X", 5)
                 strings = [
@@ -430,23 +430,20 @@ def variables_read_by_the_code() -> set[str]:
                     for arg in node.args
                     if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
                 ]
-                name = variable_name(strings[0]) if strings else None
-                if name:
-                    read.add(name)
+                read.add(variable_name(strings[0]) if strings else None)
             elif isinstance(node, ast.Subscript) and reads_environment(node.value):
-                name = variable_name(node.slice)
-                if name:
-                    read.add(name)
-    return read
+                read.add(variable_name(node.slice))
+    return read - {None}
 
 
 def variables_in_the_readme_table() -> set[str]:
     """The variables named in the first column of README.md's configuration table."""
     readme = (ROOT / "README.md").read_text()
     section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("| `")]
-    return {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]*)`",
-                                                        row.split("|")[1])}  # fmt: skip
+    first_cells = [
+        line.split("|")[1] for line in section.splitlines() if line.startswith("| `")
+    ]
+    return {name for cell in first_cells for name in re.findall(r"`(\w+)`", cell)}
 
 
 def test_env_example_and_readme_list_exactly_the_variables_the_code_reads():
@@ -462,7 +459,7 @@ def test_env_example_and_readme_list_exactly_the_variables_the_code_reads():
     expected = read | READ_BY_GUNICORN
     assert sorted(expected - listed) == [], "read by the code, missing in .env.example"
     assert sorted(listed - expected) == [], "in .env.example, read by nothing"
-    assert variables_in_the_readme_table() == expected
+    assert variables_in_the_readme_table() == expected, "README configuration table"
 
 
 def test_the_procfile_runs_gunicorn_with_its_config_and_migrates_on_release():
