@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.conftest import werkzeug_server
+from tests.helpers import werkzeug_server
 
 ERROR_BODY = "#/components/schemas/Error"
 

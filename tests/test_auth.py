@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from taskapi.auth import VerifiedTokens
-from tests.conftest import SECRET, User, make_token
+from tests.helpers import SECRET, User, make_token
 
 
 def b64(data: dict) -> str:

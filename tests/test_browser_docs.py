@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import ROOT, LiveUser, new_user_id
+from tests.helpers import ROOT, LiveUser, new_user_id
 
 pytestmark = pytest.mark.postgres_only
 

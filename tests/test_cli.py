@@ -8,7 +8,7 @@ from sqlalchemy.engine import make_url
 
 from taskapi.db import Session, get_engine
 from taskapi.models import Task, utcnow
-from tests.conftest import User, fresh_database, new_user_id, on_postgres
+from tests.helpers import User, fresh_database, new_user_id, on_postgres
 
 COMMANDS = [
     ["db"],

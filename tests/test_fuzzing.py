@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import User, make_token, new_user_id
+from tests.helpers import User, make_token, new_user_id
 
 pytestmark = pytest.mark.postgres_only
 

@@ -12,7 +12,7 @@ import urllib.parse
 
 import pytest
 
-from tests.conftest import User, assert_error, make_token, new_user_id
+from tests.helpers import User, assert_error, make_token, new_user_id
 
 JSON = {"Content-Type": "application/json"}
 

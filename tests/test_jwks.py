@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from taskapi import config, create_app
 from taskapi.db import get_engine
-from tests.conftest import SECRET, make_token, new_user_id
+from tests.helpers import SECRET, make_token, new_user_id
 
 AUTH_URL = "http://localhost:3000"  # Better Auth's base URL: its tokens' iss and aud
 JWKS_PATH = "/api/auth/jwks"

@@ -18,7 +18,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from tests.conftest import SECRET, make_token
+from tests.helpers import SECRET, make_token
 
 OVERSIZED = 64 * 1024
 

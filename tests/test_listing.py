@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from taskapi.db import Session
 from taskapi.models import Task
-from tests.conftest import sent_statements
+from tests.helpers import sent_statements
 
 SORT_KEYS = ("created_at", "updated_at", "due_date", "priority", "title")
 RANK = {"low": 0, "medium": 1, "high": 2, "urgent": 3}

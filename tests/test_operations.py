@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from taskapi.db import Session, get_engine
-from tests.conftest import User, new_user_id
+from tests.helpers import User, new_user_id
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SECRET, make_token, new_user_id
+from tests.helpers import SECRET, make_token, new_user_id
 
 pytestmark = pytest.mark.postgres_only
 

@@ -14,7 +14,7 @@ import redis
 from sqlalchemy import event
 
 from taskapi import config
-from tests.conftest import User, new_user_id
+from tests.helpers import User, new_user_id
 
 ORIGIN = "http://localhost:3000"
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")

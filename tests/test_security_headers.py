@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from tests.conftest import make_token, werkzeug_server
+from tests.helpers import make_token, werkzeug_server
 from tests.test_jwt_attacks import raw_get
 
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
