@@ -2,7 +2,8 @@
 
 The database is PostgreSQL when TEST_DATABASE_URL names one (scripts/test starts a
 throwaway server), else a SQLite file; each xdist worker gets its own, migrated
-with Alembic as in production. Helpers the fixtures use are in tests/helpers.py.
+with Alembic as in production. Users get fresh ids, so tests never see each
+other's tasks. Plain helpers (not fixtures) are in tests/helpers.py.
 """
 
 import json
@@ -21,11 +22,13 @@ from tests.helpers import (
     CHROMIUM_FLAGS,
     SECRET,
     User,
-    fresh_database,
+    config_with,
     gunicorn,
     gunicorn_server,
     new_user_id,
     on_postgres,
+    own_database,
+    werkzeug_server,
 )
 
 
@@ -64,22 +67,16 @@ def pytest_xdist_make_scheduler(config, log):
 @pytest.fixture(scope="session")
 def database_uri(tmp_path_factory, worker_id):
     """This xdist worker's own database (PostgreSQL) or file (SQLite)."""
-    if not on_postgres:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-        return
-    with fresh_database(f"taskapi_test_{worker_id}") as url:
+    sqlite_file = tmp_path_factory.mktemp("db") / "test.sqlite3"
+    with own_database(f"taskapi_test_{worker_id}", sqlite_file) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def config_class(database_uri):
-    class Config(TestingConfig):
-        def __init__(self, instance_path="instance"):
-            super().__init__(instance_path)
-            self.SQLALCHEMY_DATABASE_URI = database_uri
-            self.JWT_SECRET_KEY = SECRET
-
-    return Config
+    return config_with(
+        TestingConfig, SQLALCHEMY_DATABASE_URI=database_uri, JWT_SECRET_KEY=SECRET
+    )
 
 
 @pytest.fixture(scope="session")
@@ -99,13 +96,7 @@ def make_app(app, config_class):
     apps = []
 
     def make(base=None, **settings):
-        class Config(base or config_class):
-            def __init__(self, instance_path="instance"):
-                super().__init__(instance_path)
-                for name, value in settings.items():
-                    setattr(self, name, value)
-
-        apps.append(create_app(Config))
+        apps.append(create_app(config_with(base or config_class, **settings)))
         return apps[-1]
 
     yield make
@@ -119,6 +110,13 @@ def gunicorn_url(app, database_uri, tmp_path_factory):
     log_path = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
     with gunicorn(database_uri, log_path, "--workers=1") as port:
         yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def werkzeug_url(app):
+    """The URL of the app under werkzeug's threaded server."""
+    with werkzeug_server(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,7 +2,10 @@
 servers (gunicorn, werkzeug), a fresh PostgreSQL database, the SQL recorder, the
 error-body assertion and the browser's settings. Fixtures are in conftest.py."""
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -12,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -46,6 +50,31 @@ def make_token(
     return jwt.encode(payload, secret, algorithm=algorithm)
 
 
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def forge_token(header: dict, payload: dict, sign=lambda signing_input: b"") -> str:
+    """A JWT built by hand, for headers and claims no honest library would write;
+    `sign(signing_input)` returns its signature (empty by default)."""
+    segments = [
+        b64url(json.dumps(header).encode()),
+        b64url(json.dumps(payload).encode()),
+    ]
+    signature = sign(".".join(segments).encode())
+    return ".".join([*segments, b64url(signature)])
+
+
+def hmac_signer(key: bytes, digest=hashlib.sha256):
+    """A `sign` for forge_token: an HMAC with any key at all."""
+    return lambda signing_input: hmac.new(key, signing_input, digest).digest()
+
+
+def bearer(token):
+    """The Authorization header that sends `token`."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 def new_user_id(name):
     return f"{name}-{uuid.uuid4().hex[:12]}"
 
@@ -58,7 +87,7 @@ class User:
         self.client = client
         self.id = user_id
         self.token = make_token(user_id)
-        self.headers = {"Authorization": f"Bearer {self.token}"}
+        self.headers = bearer(self.token)
         self.prefix = prefix if prefix is not None else f"/api/{user_id}"
 
     def via(self, prefix):
@@ -100,6 +129,7 @@ class User:
 
 
 def free_port() -> int:
+    """A loopback port nothing listens on (until someone binds it)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -184,6 +214,12 @@ class LiveServer:
         self.port = port
         self.url = f"http://{host}:{port}"
 
+    @classmethod
+    def at(cls, url):
+        """The server at `url` (http://host:port)."""
+        parts = urllib.parse.urlsplit(url)
+        return cls(parts.hostname, parts.port)
+
     def request(self, method, path, *, json_body=None, headers=None):
         body = None
         headers = dict(headers or {})
@@ -205,11 +241,17 @@ class LiveServer:
         return LiveUser(self, new_user_id(name))
 
 
+def http_get(url, path, headers=None):
+    """One GET to the server at `url`, whatever serves it; a LiveResponse."""
+    return LiveServer.at(url).request("GET", path, headers=headers)
+
+
 class LiveUser:
     def __init__(self, server, user_id):
         self.server = server
         self.id = user_id
-        self.headers = {"Authorization": f"Bearer {make_token(user_id)}"}
+        self.token = make_token(user_id)
+        self.headers = bearer(self.token)
 
     def request(self, method, path, json=None, headers=None):
         return self.server.request(
@@ -218,6 +260,18 @@ class LiveUser:
             json_body=json,
             headers={**self.headers, **(headers or {})},
         )
+
+
+def config_with(base, **settings):
+    """`base`, a config class, with these settings changed."""
+
+    class Config(base):
+        def __init__(self, instance_path="instance"):
+            super().__init__(instance_path)
+            for name, value in settings.items():
+                setattr(self, name, value)
+
+    return Config
 
 
 # The database -----------------------------------------------------------------
@@ -241,6 +295,17 @@ def fresh_database(name):
 
 
 @contextlib.contextmanager
+def own_database(name, sqlite_file):
+    """A database no other test uses: a fresh PostgreSQL one called `name` on the
+    PostgreSQL pass, else the SQLite file. Yields its URL."""
+    if not on_postgres:
+        yield f"sqlite:///{sqlite_file}"
+        return
+    with fresh_database(name) as url:
+        yield url
+
+
+@contextlib.contextmanager
 def sent_statements(app):
     """The SQL text of each statement the app's engine sent while the block ran,
     as sent: `EXECUTE taskapi_N (...)` for a prepared one (taskapi/prepared.py)."""
@@ -260,15 +325,31 @@ def sent_statements(app):
 # Assertions -------------------------------------------------------------------
 
 
-def assert_error(response, status):
-    """The contract's JSON error body, with this status; returns the body."""
+def assert_error(response, status, title=None):
+    """The contract's JSON error body, with this status (and title, if given);
+    returns the body. Works on test-client and LiveServer responses."""
     assert response.status_code == status, response.data[:300]
     assert response.headers["Content-Type"] == "application/json"
     body = response.get_json()
     assert body["status"] == status
     assert isinstance(body["title"], str) and body["title"]
+    if title is not None:
+        assert body["title"] == title
     assert isinstance(body["detail"], str) and body["detail"]
     return body
+
+
+def assert_unauthorized(response):
+    """A 401 error body with a Bearer challenge; returns the body."""
+    body = assert_error(response, 401, "Unauthorized")
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    return body
+
+
+def exposed_headers(response) -> set:
+    """The header names CORS lets a browser read, lower case."""
+    header = response.headers["Access-Control-Expose-Headers"]
+    return {name.strip().lower() for name in header.split(",")}
 
 
 # A real browser ---------------------------------------------------------------

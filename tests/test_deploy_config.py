@@ -16,9 +16,8 @@ from sqlalchemy.pool import NullPool, QueuePool
 from taskapi.config import DevelopmentConfig, ProductionConfig, database_url
 from taskapi.db import _check_on_checkout, get_engine
 from taskapi.prepared import _run_prepared
-from tests.helpers import gunicorn
+from tests.helpers import ROOT, gunicorn
 
-ROOT = Path(__file__).resolve().parent.parent
 NEON_DIRECT = "postgresql://u:p@ep-cool-name-123456.eu-central-1.aws.neon.tech/db"
 NEON_POOLED = (
     "postgresql://u:p@ep-cool-name-123456-pooler.eu-central-1.aws.neon.tech/db"

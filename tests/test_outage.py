@@ -15,7 +15,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,17 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SECRET, make_token, new_user_id
+from tests.helpers import ROOT, SECRET, bearer, free_port, make_token, new_user_id
 
 pytestmark = pytest.mark.postgres_only
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def procfile() -> dict[str, str]:
@@ -131,9 +122,8 @@ def server(cluster, tmp_path):
 
 def call(url, method="GET", body=None, token=None):
     """(status, headers, parsed JSON body or None); (0, ..) when nothing answered."""
-    request = urllib.request.Request(url, method=method)
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
+    headers = bearer(token) if token else {}
+    request = urllib.request.Request(url, method=method, headers=headers)
     data = None
     if body is not None:
         data = json.dumps(body).encode()
