@@ -112,6 +112,30 @@ def gunicorn_url(app, database_uri, tmp_path_factory):
         yield f"http://127.0.0.1:{port}"
 
 
+CONFIG_VARIABLES = (
+    "APP_ENV",
+    "DATABASE_URL",
+    "BETTER_AUTH_SECRET",
+    "JWT_SECRET_KEY",
+    "DATABASE_POOL",
+    "DATABASE_POOL_SIZE",
+    "DATABASE_MAX_OVERFLOW",
+    "CORS_ORIGINS",
+    "FRONTEND_URL",
+    "JWT_ISSUER",
+    "JWT_AUDIENCE",
+)
+
+
+@pytest.fixture
+def env(monkeypatch):
+    """A clean process environment for the config classes, which read it: a
+    monkeypatch with the deployment variables unset."""
+    for name in CONFIG_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
 @pytest.fixture(scope="module")
 def werkzeug_url(app):
     """The URL of the app under werkzeug's threaded server."""

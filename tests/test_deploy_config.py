@@ -22,23 +22,6 @@ NEON_DIRECT = "postgresql://u:p@ep-cool-name-123456.eu-central-1.aws.neon.tech/d
 NEON_POOLED = (
     "postgresql://u:p@ep-cool-name-123456-pooler.eu-central-1.aws.neon.tech/db"
 )
-VARIABLES = (
-    "APP_ENV",
-    "DATABASE_URL",
-    "BETTER_AUTH_SECRET",
-    "JWT_SECRET_KEY",
-    "DATABASE_POOL",
-    "DATABASE_POOL_SIZE",
-    "DATABASE_MAX_OVERFLOW",
-)
-
-
-@pytest.fixture
-def env(monkeypatch):
-    """A clean process environment for the config classes, which read it."""
-    for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
 
 
 def production_app(make_app, env, **variables):
