@@ -125,6 +125,19 @@ class User:
         return response.get_json()
 
 
+def wait_until(predicate, timeout, *, interval=0.05, message="condition"):
+    """Call `predicate` until it returns something true, and return that; fail
+    the test once `timeout` seconds have passed. `message` (or a function making
+    it, called only on failure) says what never happened."""
+    deadline = time.monotonic() + timeout
+    while not (result := predicate()):
+        if time.monotonic() > deadline:
+            text = message() if callable(message) else message
+            pytest.fail(f"not within {timeout} s: {text}")
+        time.sleep(interval)
+    return result
+
+
 # Servers ----------------------------------------------------------------------
 
 
@@ -133,6 +146,15 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def listening(port) -> bool:
+    """Whether something accepts connections on this loopback port."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
@@ -158,15 +180,14 @@ def gunicorn(database_uri, log_path, *options, **env):
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
-                time.sleep(0.1)
+        wait_until(
+            lambda: server.poll() is not None or listening(port),
+            60,
+            interval=0.1,
+            message=lambda: f"gunicorn listening:\n{log_path.read_text()}",
+        )
+        if server.poll() is not None:
+            pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
         yield port
     finally:
         server.terminate()

@@ -393,7 +393,7 @@ def test_after_the_refresh_interval_an_unknown_kid_is_looked_up_again(
     assert list_tasks(api, key.token(user_id)).status_code == 200
     auth_server.publish(rotated, key)
 
-    time.sleep(0.25)
+    time.sleep(0.25)  # past the 0.2 s refresh interval: a lookup is allowed again
     response = list_tasks(api, rotated.token(user_id))
 
     assert response.status_code == 200
@@ -433,7 +433,7 @@ def test_a_broken_key_set_answers_503_and_is_retried_after_the_interval(
     assert list_tasks(api, make_token(user_id)).status_code == 200
 
     auth_server.behaviour = "ok"
-    time.sleep(0.25)
+    time.sleep(0.25)  # past the 0.2 s interval the failure is remembered for
     assert list_tasks(api, key.token(user_id)).status_code == 200
     assert auth_server.fetches == 2
 

@@ -1,13 +1,19 @@
 """An operator watches the service: health probes, request ids, JSON logs, errors."""
 
 import socket
-import time
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from taskapi.db import Session, get_engine
-from tests.helpers import User, assert_error, bearer, free_port, new_user_id
+from tests.helpers import (
+    User,
+    assert_error,
+    bearer,
+    free_port,
+    new_user_id,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -158,10 +164,14 @@ def terminate_backends(engine, condition: str, **parameters) -> None:
     matching = f"FROM pg_stat_activity WHERE {condition}"
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f"SELECT pg_terminate_backend(pid) {matching}"), parameters)
-        deadline = time.monotonic() + 10
-        while conn.execute(text(f"SELECT count(*) {matching}"), parameters).scalar():
-            assert time.monotonic() < deadline, "terminated backends did not exit"
-            time.sleep(0.02)
+        wait_until(
+            lambda: not conn.execute(
+                text(f"SELECT count(*) {matching}"), parameters
+            ).scalar(),
+            10,
+            interval=0.02,
+            message="terminated backends exited",
+        )
 
 
 @pytest.mark.postgres_only
