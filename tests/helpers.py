@@ -125,19 +125,6 @@ class User:
         return response.get_json()
 
 
-def wait_until(predicate, timeout, *, interval=0.05, message="condition"):
-    """Call `predicate` until it returns something true, and return that; fail
-    the test once `timeout` seconds have passed. `message` (or a function making
-    it, called only on failure) says what never happened."""
-    deadline = time.monotonic() + timeout
-    while not (result := predicate()):
-        if time.monotonic() > deadline:
-            text = message() if callable(message) else message
-            pytest.fail(f"not within {timeout} s: {text}")
-        time.sleep(interval)
-    return result
-
-
 # Servers ----------------------------------------------------------------------
 
 
@@ -283,6 +270,9 @@ class LiveUser:
         )
 
 
+# The app's configuration and database -----------------------------------------
+
+
 def config_with(base, **settings):
     """`base`, a config class, with these settings changed."""
 
@@ -293,9 +283,6 @@ def config_with(base, **settings):
                 setattr(self, name, value)
 
     return Config
-
-
-# The database -----------------------------------------------------------------
 
 
 @contextlib.contextmanager
@@ -343,7 +330,20 @@ def sent_statements(app):
         event.remove(engine, "after_cursor_execute", record)
 
 
-# Assertions -------------------------------------------------------------------
+# Waiting and assertions -------------------------------------------------------
+
+
+def wait_until(predicate, timeout, *, interval=0.05, message="condition"):
+    """Call `predicate` until it returns something true, and return that; fail
+    the test once `timeout` seconds have passed. `message` (or a function making
+    it, called only on failure) says what never happened."""
+    deadline = time.monotonic() + timeout
+    while not (result := predicate()):
+        if time.monotonic() > deadline:
+            text = message() if callable(message) else message
+            pytest.fail(f"not within {timeout} s: {text}")
+        time.sleep(interval)
+    return result
 
 
 def assert_error(response, status, title=None):
