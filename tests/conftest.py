@@ -1,39 +1,35 @@
 """Fixtures: the real app on a real database, and users with real signed tokens.
 
-The database is PostgreSQL when TEST_DATABASE_URL names one (scripts/test starts
-a throwaway server and sets it), else a SQLite file. Each pytest-xdist worker gets
-its own database, migrated with Alembic exactly as production is. Every test gets
-users with fresh ids, so tests never see each other's tasks.
+The database is PostgreSQL when TEST_DATABASE_URL names one (scripts/test starts a
+throwaway server), else a SQLite file; each xdist worker gets its own, migrated
+with Alembic as in production. Users get fresh ids, so tests never see each
+other's tasks. Plain helpers (not fixtures) are in tests/helpers.py.
 """
 
-import contextlib
-import http.client
 import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
 import threading
-import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-import jwt
 import pytest
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
-from werkzeug.datastructures import Headers
-from werkzeug.serving import make_server
 
 from taskapi import create_app
-from taskapi.config import TestingConfig, database_url
+from taskapi.config import TestingConfig
 from taskapi.db import Session, get_engine
-
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
-SECRET = "tests-secret-" * 5  # 65 bytes: long enough for every HMAC size
-on_postgres = bool(TEST_DATABASE_URL and TEST_DATABASE_URL.startswith("postgres"))
+from tests.helpers import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    SECRET,
+    User,
+    config_with,
+    gunicorn,
+    gunicorn_server,
+    new_user_id,
+    on_postgres,
+    own_database,
+    werkzeug_server,
+)
 
 
 def pytest_report_header(config):
@@ -68,42 +64,19 @@ def pytest_xdist_make_scheduler(config, log):
     return BrowserTestsTogether(config, log)
 
 
-@contextlib.contextmanager
-def fresh_database(name):
-    """A new, empty PostgreSQL database on the test server; dropped afterwards.
-    Yields its URL."""
-    server = make_url(database_url(TEST_DATABASE_URL))
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="session")
 def database_uri(tmp_path_factory, worker_id):
     """This xdist worker's own database (PostgreSQL) or file (SQLite)."""
-    if not on_postgres:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
-        return
-    with fresh_database(f"taskapi_test_{worker_id}") as url:
+    sqlite_file = tmp_path_factory.mktemp("db") / "test.sqlite3"
+    with own_database(f"taskapi_test_{worker_id}", sqlite_file) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def config_class(database_uri):
-    class Config(TestingConfig):
-        def __init__(self, instance_path="instance"):
-            super().__init__(instance_path)
-            self.SQLALCHEMY_DATABASE_URI = database_uri
-            self.JWT_SECRET_KEY = SECRET
-
-    return Config
+    return config_with(
+        TestingConfig, SQLALCHEMY_DATABASE_URI=database_uri, JWT_SECRET_KEY=SECRET
+    )
 
 
 @pytest.fixture(scope="session")
@@ -123,65 +96,12 @@ def make_app(app, config_class):
     apps = []
 
     def make(base=None, **settings):
-        class Config(base or config_class):
-            def __init__(self, instance_path="instance"):
-                super().__init__(instance_path)
-                for name, value in settings.items():
-                    setattr(self, name, value)
-
-        apps.append(create_app(Config))
+        apps.append(create_app(config_with(base or config_class, **settings)))
         return apps[-1]
 
     yield make
     for made in apps:
         get_engine(made).dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@contextlib.contextmanager
-def gunicorn(database_uri, log_path, *options, **env):
-    """The app served by a real gunicorn with the project's gunicorn.conf.py (plus
-    `options`, and `env` in its environment) on a free loopback port, against the
-    test database; yields the port."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "APP_ENV": "testing",
-        "DATABASE_URL": database_uri,
-        "BETTER_AUTH_SECRET": SECRET,
-        **env,
-    }
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *options]
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            [*command, f"--bind=127.0.0.1:{port}", "wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
-                time.sleep(0.1)
-        yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")
@@ -192,112 +112,40 @@ def gunicorn_url(app, database_uri, tmp_path_factory):
         yield f"http://127.0.0.1:{port}"
 
 
-@contextlib.contextmanager
-def werkzeug_server(app):
-    """The app under werkzeug's threaded server on a free loopback port; yields
-    its URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+CONFIG_VARIABLES = (
+    "APP_ENV",
+    "DATABASE_URL",
+    "BETTER_AUTH_SECRET",
+    "JWT_SECRET_KEY",
+    "DATABASE_POOL",
+    "DATABASE_POOL_SIZE",
+    "DATABASE_MAX_OVERFLOW",
+    "CORS_ORIGINS",
+    "FRONTEND_URL",
+    "JWT_ISSUER",
+    "JWT_AUDIENCE",
+)
 
 
-@contextlib.contextmanager
-def sent_statements(app):
-    """The SQL text of each statement the app's engine sent while the block ran,
-    as sent: `EXECUTE taskapi_N (...)` for a prepared one (taskapi/prepared.py)."""
-    sent = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    engine = get_engine(app)
-    event.listen(engine, "after_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "after_cursor_execute", record)
+@pytest.fixture
+def env(monkeypatch):
+    """A clean process environment for the config classes, which read it: a
+    monkeypatch with the deployment variables unset."""
+    for name in CONFIG_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
 
 
-def assert_error(response, status):
-    """The contract's JSON error body, with this status; returns the body."""
-    assert response.status_code == status, response.data[:300]
-    assert response.headers["Content-Type"] == "application/json"
-    body = response.get_json()
-    assert body["status"] == status
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
+@pytest.fixture(scope="module")
+def werkzeug_url(app):
+    """The URL of the app under werkzeug's threaded server."""
+    with werkzeug_server(app) as url:
+        yield url
 
 
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def make_token(
-    sub="alice", *, secret=SECRET, algorithm="HS256", lifetime=600, **claims
-):
-    """A real signed JWT; `sub=None` leaves the claim out."""
-    now = int(time.time())
-    payload = {"iat": now, "exp": now + lifetime, **claims}
-    if sub is not None:
-        payload["sub"] = sub
-    payload = {k: v for k, v in payload.items() if v is not None}
-    return jwt.encode(payload, secret, algorithm=algorithm)
-
-
-class User:
-    """A user of the API: `alice.post("/tasks", json=...)` calls /api/<id>/tasks
-    with her token. `prefix="/api"` switches to the token-only route family."""
-
-    def __init__(self, client, user_id, prefix=None):
-        self.client = client
-        self.id = user_id
-        self.token = make_token(user_id)
-        self.headers = {"Authorization": f"Bearer {self.token}"}
-        self.prefix = prefix if prefix is not None else f"/api/{user_id}"
-
-    def via(self, prefix):
-        """The same user calling through another route family."""
-        return User(self.client, self.id, prefix)
-
-    def request(self, method, path, headers=None, **kwargs):
-        return self.client.open(
-            self.prefix + path,
-            method=method,
-            headers={**self.headers, **(headers or {})},
-            **kwargs,
-        )
-
-    def get(self, path, **kwargs):
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path, **kwargs):
-        return self.request("POST", path, **kwargs)
-
-    def put(self, path, **kwargs):
-        return self.request("PUT", path, **kwargs)
-
-    def patch(self, path, **kwargs):
-        return self.request("PATCH", path, **kwargs)
-
-    def delete(self, path, **kwargs):
-        return self.request("DELETE", path, **kwargs)
-
-    def create(self, **fields):
-        """Create a task through the API and return its body."""
-        fields.setdefault("title", "A task")
-        response = self.post("/tasks", json=fields)
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()
-
-
-def new_user_id(name):
-    return f"{name}-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture(params=["/api/<user_id>", "/api"], ids=["user-path", "token-only"])
@@ -327,78 +175,11 @@ def users_on(client, prefix):
     return make
 
 
-# A real server, for tests of concurrent requests -----------------------------------
-
-
-@contextlib.contextmanager
-def gunicorn_server(database_uri, log_dir, **env):
-    """The app under a real gunicorn (2 worker processes x 10 threads); `env` adds
-    to the environment (e.g. CORS_ORIGINS). Yields a LiveServer."""
-    log_path = Path(log_dir) / "gunicorn.log"
-    with gunicorn(database_uri, log_path, "--workers=2", "--threads=10", **env) as port:
-        yield LiveServer("127.0.0.1", port)
-
-
 @pytest.fixture(scope="session")
 def live_server(app, database_uri, tmp_path_factory):
     """The app under a real gunicorn, for races and the browser."""
     with gunicorn_server(database_uri, tmp_path_factory.mktemp("gunicorn")) as server:
         yield server
-
-
-class LiveResponse:
-    def __init__(self, status, headers, body):
-        self.status_code = status
-        self.headers = headers
-        self.data = body
-
-    def get_json(self):
-        return json.loads(self.data)
-
-
-class LiveServer:
-    """Plain HTTP/1.1 calls to the live server, one connection per call (so calls
-    from many threads run side by side)."""
-
-    def __init__(self, host, port):
-        self.host = host
-        self.port = port
-        self.url = f"http://{host}:{port}"
-
-    def request(self, method, path, *, json_body=None, headers=None):
-        body = None
-        headers = dict(headers or {})
-        if json_body is not None:
-            body = json.dumps(json_body).encode()
-            headers["Content-Type"] = "application/json"
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            return LiveResponse(
-                response.status, Headers(response.getheaders()), response.read()
-            )
-        finally:
-            connection.close()
-
-    def user(self, name):
-        """A new user calling this server with a real token."""
-        return LiveUser(self, new_user_id(name))
-
-
-class LiveUser:
-    def __init__(self, server, user_id):
-        self.server = server
-        self.id = user_id
-        self.headers = {"Authorization": f"Bearer {make_token(user_id)}"}
-
-    def request(self, method, path, json=None, headers=None):
-        return self.server.request(
-            method,
-            f"/api/{self.id}{path}",
-            json_body=json,
-            headers={**self.headers, **(headers or {})},
-        )
 
 
 @pytest.fixture
@@ -416,29 +197,6 @@ def race():
             return list(pool.map(go, calls))
 
     return run
-
-
-# A real browser ---------------------------------------------------------------------
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-CHROMIUM_FLAGS = [
-    "--headless=new",
-    "--no-sandbox",  # tests run as root in CI
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-quic",
-    "--no-first-run",
-    # Without these Chromium keeps calling Google's servers, which on a machine
-    # with no internet costs seconds per page.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # Every host name but localhost fails to resolve: a page that needs the
-    # internet shows it, instead of working here and failing offline elsewhere.
-    "--host-resolver-rules=MAP localhost 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    "--window-size=1280,1600",
-]
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,12 @@
 
 import os
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 
 import pytest
 
-from tests.conftest import werkzeug_server
+from tests.helpers import CHROMIUM, assert_error
 
 ERROR_BODY = "#/components/schemas/Error"
 
@@ -138,18 +137,7 @@ def test_asset_routes_serve_nothing_outside_their_folders(client):
         "/docs/assets/swagger-ui/../../__init__.py",
         "/docs/assets/redoc/no-such-file.js",
     ):
-        response = client.get(url)
-        assert response.status_code == 404, url
-        assert response.get_json()["status"] == 404
-
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def live_server(app):
-    with werkzeug_server(app) as url:
-        yield url
+        assert_error(client.get(url), 404)
 
 
 def rendered(url, tmp_path) -> str:
@@ -170,16 +158,16 @@ def rendered(url, tmp_path) -> str:
     return result.stdout
 
 
-def test_swagger_ui_renders_offline_with_the_authorize_button(live_server, tmp_path):
-    dom = rendered(live_server + "/docs", tmp_path)
+def test_swagger_ui_renders_offline_with_the_authorize_button(werkzeug_url, tmp_path):
+    dom = rendered(werkzeug_url + "/docs", tmp_path)
 
     assert 'class="btn authorize' in dom  # only shown when a security scheme exists
     assert "Create a task" in dom
     assert "Toggle completion" in dom
 
 
-def test_redoc_renders_offline_with_the_bearer_scheme(live_server, tmp_path):
-    dom = rendered(live_server + "/redoc", tmp_path)
+def test_redoc_renders_offline_with_the_bearer_scheme(werkzeug_url, tmp_path):
+    dom = rendered(werkzeug_url + "/redoc", tmp_path)
 
     assert "Create a task" in dom
     assert "bearerAuth" in dom

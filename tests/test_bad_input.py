@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import assert_error
+from tests.helpers import assert_error
 
 VALID = {"title": "ok"}
 

@@ -23,7 +23,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import LiveUser, gunicorn_server, make_token, new_user_id
+from tests.helpers import LiveUser, gunicorn_server, make_token, new_user_id
 
 pytestmark = pytest.mark.postgres_only
 

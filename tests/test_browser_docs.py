@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import ROOT, LiveUser, new_user_id
+from tests.helpers import ROOT, LiveUser, new_user_id
 
 pytestmark = pytest.mark.postgres_only
 
@@ -86,7 +86,7 @@ def test_authorize_then_try_it_out_lists_the_developers_tasks(docs, live_server)
     developer = LiveUser(live_server, new_user_id("dev"))
     created = developer.request("POST", "/tasks", json={"title": "Seen in the docs"})
     assert created.status_code == 201
-    token = developer.headers["Authorization"].removeprefix("Bearer ")
+    token = developer.token
     wait = WebDriverWait(docs, 30)
 
     click(docs, docs.find_element(By.CSS_SELECTOR, ".auth-wrapper .btn.authorize"))

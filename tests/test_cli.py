@@ -8,7 +8,7 @@ from sqlalchemy.engine import make_url
 
 from taskapi.db import Session, get_engine
 from taskapi.models import Task, utcnow
-from tests.conftest import User, fresh_database, new_user_id, on_postgres
+from tests.helpers import User, bearer, new_user_id, own_database
 
 COMMANDS = [
     ["db"],
@@ -34,10 +34,8 @@ def cli(app):
 @pytest.fixture
 def empty_database(database_uri, tmp_path):
     """A database of its own, so migrating it up and down disturbs no other test."""
-    if not on_postgres:
-        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
-        return
-    with fresh_database(f"{make_url(database_uri).database}_migrations") as url:
+    name = f"{make_url(database_uri).database}_migrations"
+    with own_database(name, tmp_path / "migrations.sqlite3") as url:
         yield url
 
 
@@ -51,15 +49,8 @@ def test_every_command_explains_itself(cli, command):
     assert len(help_text) > 10  # a sentence, not an empty docstring
 
 
-def test_migrations_go_up_down_and_report_where_they_are(
-    make_app, config_class, empty_database
-):
-    class Config(config_class):
-        def __init__(self, instance_path="instance"):
-            super().__init__(instance_path)
-            self.SQLALCHEMY_DATABASE_URI = empty_database
-
-    app = make_app(Config)
+def test_migrations_go_up_down_and_report_where_they_are(make_app, empty_database):
+    app = make_app(SQLALCHEMY_DATABASE_URI=empty_database)
     runner = app.test_cli_runner()
     engine = get_engine(app)
 
@@ -98,7 +89,7 @@ def test_a_created_token_works_against_the_api(cli, client):
     response = client.post(
         "/api/tasks",
         json={"title": "Made with a CLI token"},
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     )
     assert response.status_code == 201
     assert response.get_json()["user_id"] == user_id

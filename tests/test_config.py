@@ -7,21 +7,6 @@ from taskapi.config import DevelopmentConfig, ProductionConfig, database_url
 GOOD_SECRET = "s" * 32
 
 
-@pytest.fixture
-def env(monkeypatch):
-    for name in (
-        "DATABASE_URL",
-        "BETTER_AUTH_SECRET",
-        "JWT_SECRET_KEY",
-        "CORS_ORIGINS",
-        "FRONTEND_URL",
-        "JWT_ISSUER",
-        "JWT_AUDIENCE",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
-
-
 @pytest.mark.parametrize(
     "given, expected",
     [

@@ -17,30 +17,12 @@ from sqlalchemy.pool import NullPool, QueuePool
 from taskapi.config import DevelopmentConfig, ProductionConfig, database_url
 from taskapi.db import _check_on_checkout, get_engine
 from taskapi.prepared import _run_prepared
-from tests.conftest import gunicorn
+from tests.helpers import ROOT, gunicorn, wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
 NEON_DIRECT = "postgresql://u:p@ep-cool-name-123456.eu-central-1.aws.neon.tech/db"
 NEON_POOLED = (
     "postgresql://u:p@ep-cool-name-123456-pooler.eu-central-1.aws.neon.tech/db"
 )
-VARIABLES = (
-    "APP_ENV",
-    "DATABASE_URL",
-    "BETTER_AUTH_SECRET",
-    "JWT_SECRET_KEY",
-    "DATABASE_POOL",
-    "DATABASE_POOL_SIZE",
-    "DATABASE_MAX_OVERFLOW",
-)
-
-
-@pytest.fixture
-def env(monkeypatch):
-    """A clean process environment for the config classes, which read it."""
-    for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
 
 
 def production_app(make_app, env, **variables):
@@ -305,26 +287,34 @@ def test_after_fork_a_worker_gets_a_fresh_pool(env, app, monkeypatch):
 CPUS = sorted(os.sched_getaffinity(0))
 
 
+def live_workers(pid_file) -> dict:
+    """{worker pid: the CPUs it may run on} of the gunicorn whose master's pid is
+    in pid_file (none before it has written it)."""
+    master = pid_file.read_text().strip() if pid_file.exists() else ""
+    workers = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, parent = stat.read_text().rsplit(")", 1)[1].split()[:2]
+            if master and parent == master and state != "Z":
+                workers[int(stat.parent.name)] = os.sched_getaffinity(
+                    int(stat.parent.name)
+                )
+        except (OSError, ValueError):
+            continue  # the process ended while we looked
+    return workers
+
+
 def worker_cpus(pid_file, count, until=lambda workers: True):
-    """{worker pid: the CPUs it may run on}, once gunicorn (its master's pid in
-    pid_file) has `count` live workers and `until(that)` holds."""
-    deadline = time.monotonic() + 30
-    while True:
-        master = pid_file.read_text().strip() if pid_file.exists() else ""
-        workers = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                state, parent = stat.read_text().rsplit(")", 1)[1].split()[:2]
-                if parent == master and state != "Z":
-                    workers[int(stat.parent.name)] = os.sched_getaffinity(
-                        int(stat.parent.name)
-                    )
-            except (OSError, ValueError):
-                continue  # the process ended while we looked
-        if master and len(workers) == count and until(workers):
-            return workers
-        assert time.monotonic() < deadline, f"never {count} workers as asked: {workers}"
-        time.sleep(0.1)
+    """live_workers(), once there are `count` of them and `until(them)` holds."""
+    workers = {}
+
+    def ready():
+        workers.clear()
+        workers.update(live_workers(pid_file))
+        return len(workers) == count and until(workers)
+
+    wait_until(ready, 30, interval=0.1, message=lambda: f"{count} workers: {workers}")
+    return workers
 
 
 @pytest.mark.skipif(len(CPUS) < 2, reason="pinning needs two CPUs to show")
@@ -359,9 +349,20 @@ def test_workers_are_left_to_the_kernel_when_pinning_is_off_or_cannot_spread(
 ):
     pid_file = tmp_path / "gunicorn.pid"
     options = (f"--workers={workers}", f"--pid={pid_file}")
-    with gunicorn(database_uri, tmp_path / "gunicorn.log", *options, **variables):
-        worker_cpus(pid_file, workers)
-        time.sleep(1)  # long past post_fork, which would have pinned them
+    log_path = tmp_path / "gunicorn.log"
+    with gunicorn(database_uri, log_path, *options, **variables):
+        started = worker_cpus(pid_file, workers)
+        # A worker logs "Booting worker" a few statements before post_fork pins it;
+        # a second after every worker has said so is far past any pinning.
+        wait_until(
+            lambda: all(
+                f"Booting worker with pid: {pid}" in log_path.read_text()
+                for pid in started
+            ),
+            30,
+            message="every worker booted",
+        )
+        time.sleep(1)
         unpinned = worker_cpus(pid_file, workers)
     assert all(cpus == set(CPUS) for cpus in unpinned.values())
 

@@ -8,6 +8,8 @@ import uuid
 
 import pytest
 
+from tests.helpers import assert_error
+
 STRONG_TAG = re.compile(r'"[\x21\x23-\x7e]+"')
 
 # Every write a client can make conditional, with a body that changes the task.
@@ -130,8 +132,7 @@ def test_if_none_match_on_a_missing_or_foreign_task_is_404(alice, bob):
     task = bob.create()
     for task_id in (task["id"], str(uuid.uuid4())):
         response = alice.get(f"/tasks/{task_id}", headers={"If-None-Match": "*"})
-        assert response.status_code == 404
-        assert response.get_json()["detail"] == "Task not found."
+        assert assert_error(response, 404)["detail"] == "Task not found."
 
 
 # If-Match ----------------------------------------------------------------------
@@ -147,11 +148,7 @@ def test_a_stale_if_match_is_412_and_changes_nothing(users_on, method, suffix, b
 
     response = write(alice, task["id"], method, suffix, body, **{"If-Match": stale_tag})
 
-    assert response.status_code == 412
-    assert response.headers["Content-Type"] == "application/json"
-    error = response.get_json()
-    assert error["status"] == 412
-    assert error["title"] == "Precondition Failed"
+    error = assert_error(response, 412, "Precondition Failed")
     assert "If-Match" in error["detail"]
     after = alice.get(url)
     assert after.get_json() == current.get_json()
@@ -228,8 +225,7 @@ def test_if_match_on_a_missing_or_foreign_task_is_404(alice, bob, method, suffix
 
     for task_id in (bobs["id"], str(uuid.uuid4()), "not-a-uuid"):
         response = write(alice, task_id, method, suffix, body, **{"If-Match": "*"})
-        assert response.status_code == 404
-        assert response.get_json()["detail"] == "Task not found."
+        assert assert_error(response, 404)["detail"] == "Task not found."
     response = write(alice, bobs["id"], method, suffix, body, **{"If-Match": bobs_tag})
     assert response.status_code == 404
     assert bob.get(f"/tasks/{bobs['id']}").get_json() == bobs
@@ -336,7 +332,7 @@ def test_writers_racing_with_one_if_match_one_wins_the_rest_get_412(
     assert statuses == [200] + [412] * (RACERS - 1)
     (winner,) = [r for r in responses if r.status_code == 200]
     for loser in (r for r in responses if r.status_code == 412):
-        assert loser.get_json()["status"] == 412
+        assert_error(loser, 412)
     final = alice.request("GET", url)
     assert final.get_json() == winner.get_json()
     assert final.headers["ETag"] == winner.headers["ETag"] != tag

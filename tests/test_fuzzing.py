@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import User, make_token, new_user_id
+from tests.helpers import User, bearer, make_token, new_user_id
 
 pytestmark = pytest.mark.postgres_only
 
@@ -87,7 +87,7 @@ def strategy_for(operation, mode, user_id):
 
 def fuzz(fuzz_app, schema, mode, with_token):
     user_id = new_user_id("fuzz") if with_token else None
-    headers = {"Authorization": f"Bearer {make_token(user_id)}"} if with_token else {}
+    headers = bearer(make_token(user_id)) if with_token else {}
     owner = User(fuzz_app.test_client(), user_id or "nobody", prefix="/api")
     counts = Counter()
     statuses = Counter()

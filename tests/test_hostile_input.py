@@ -11,8 +11,16 @@ import json
 import urllib.parse
 
 import pytest
+from werkzeug.datastructures import Headers
 
-from tests.conftest import User, assert_error, make_token, new_user_id
+from tests.helpers import (
+    LiveResponse,
+    User,
+    assert_error,
+    bearer,
+    make_token,
+    new_user_id,
+)
 
 JSON = {"Content-Type": "application/json"}
 
@@ -177,11 +185,13 @@ def chunked_post(base_url, path, token, body: bytes):
             "POST",
             path,
             body=chunks,
-            headers={**JSON, "Authorization": f"Bearer {token}"},
+            headers={**JSON, **bearer(token)},
             encode_chunked=True,
         )
         response = connection.getresponse()
-        return response.status, response.getheader("Content-Type"), response.read()
+        return LiveResponse(
+            response.status, Headers(response.getheaders()), response.read()
+        )
     finally:
         connection.close()
 
@@ -190,15 +200,12 @@ def test_chunked_bodies_through_gunicorn(gunicorn_url, client):
     user_id = new_user_id("chunky")
     token = make_token(user_id)
     small = json.dumps({"title": "sent in chunks"}).encode()
-    status, _, body = chunked_post(gunicorn_url, "/api/tasks", token, small)
-    assert status == 201
-    assert json.loads(body)["title"] == "sent in chunks"
+    response = chunked_post(gunicorn_url, "/api/tasks", token, small)
+    assert response.status_code == 201
+    assert response.get_json()["title"] == "sent in chunks"
 
     big = json.dumps({"title": "x", "description": "y" * (2 * 1024 * 1024)}).encode()
-    status, content_type, body = chunked_post(gunicorn_url, "/api/tasks", token, big)
-    assert status == 413
-    assert content_type == "application/json"
-    assert json.loads(body)["status"] == 413
+    assert_error(chunked_post(gunicorn_url, "/api/tasks", token, big), 413)
     titles = [
         t["title"] for t in User(client, user_id, "/api").get("/tasks").get_json()
     ]

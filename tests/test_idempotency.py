@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from taskapi.db import Session
 from taskapi.models import IdempotencyKey, utcnow
+from tests.helpers import assert_error
 
 
 def post_with_key(user, key, body):
@@ -89,11 +90,7 @@ def test_the_same_key_with_another_body_is_409_and_creates_nothing(alice):
 
     response = post_with_key(alice, "key-1", {"title": "Buy bread"})
 
-    assert response.status_code == 409
-    assert response.headers["Content-Type"] == "application/json"
-    error = response.get_json()
-    assert error["status"] == 409
-    assert error["title"] == "Conflict"
+    error = assert_error(response, 409, "Conflict")
     assert "Idempotency-Key" in error["detail"]
     assert [task["title"] for task in alice.get("/tasks").get_json()] == ["Buy milk"]
     # and the key still answers its own body
@@ -211,23 +208,28 @@ def test_the_cli_purges_expired_keys(app, alice, bob):
 RACERS = 20
 
 
+def race_posts(race, user, key, bodies):
+    """POST each body with the same Idempotency-Key, all at the same moment."""
+    return race(
+        [
+            functools.partial(
+                user.request,
+                "POST",
+                "/tasks",
+                json=body,
+                headers={"Idempotency-Key": key},
+            )
+            for body in bodies
+        ]
+    )
+
+
 @pytest.mark.postgres_only
 def test_simultaneous_posts_with_one_key_create_one_task(live_server, race):
     alice = live_server.user("alice")
     body = {"title": "Pay rent", "priority": "urgent"}
 
-    responses = race(
-        [
-            functools.partial(
-                alice.request,
-                "POST",
-                "/tasks",
-                json=body,
-                headers={"Idempotency-Key": "rent-2026-12"},
-            )
-            for _ in range(RACERS)
-        ]
-    )
+    responses = race_posts(race, alice, "rent-2026-12", [body] * RACERS)
 
     tasks = alice.request("GET", "/tasks").get_json()
     assert len(tasks) == 1
@@ -248,18 +250,7 @@ def test_simultaneous_posts_with_one_key_and_two_bodies_create_one_task(
     alice = live_server.user("alice")
     bodies = [{"title": "Version A"}, {"title": "Version B"}] * (RACERS // 2)
 
-    responses = race(
-        [
-            functools.partial(
-                alice.request,
-                "POST",
-                "/tasks",
-                json=body,
-                headers={"Idempotency-Key": "one-key"},
-            )
-            for body in bodies
-        ]
-    )
+    responses = race_posts(race, alice, "one-key", bodies)
 
     (task,) = alice.request("GET", "/tasks").get_json()
     for body, response in zip(bodies, responses, strict=True):

@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.helpers import assert_error
+
 OPERATIONS = [
     ("GET", "/tasks/{id}", None),
     ("PUT", "/tasks/{id}", {"title": "hijacked"}),
@@ -65,7 +67,6 @@ def test_a_path_naming_another_user_is_403_on_every_route(
         json={"title": "x"},
         headers=alice.headers,
     )
-    assert response.status_code == 403
-    assert response.get_json()["title"] == "Forbidden"
+    assert_error(response, 403, "Forbidden")
     assert bob.get(f"/tasks/{task['id']}").get_json() == task
     assert len(bob.get("/tasks").get_json()) == 1

@@ -6,11 +6,8 @@ optional) and counts how often it is fetched, and gets its own app with
 JWT_JWKS_URL pointing at it, so key caches never leak from one test to another.
 """
 
-import base64
 import hashlib
-import hmac
 import json
-import socket
 import threading
 import time
 import uuid
@@ -23,15 +20,23 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from taskapi import config, create_app
 from taskapi.db import get_engine
-from tests.conftest import SECRET, make_token, new_user_id
+from tests.helpers import (
+    SECRET,
+    assert_error,
+    assert_unauthorized,
+    b64url,
+    bearer,
+    config_with,
+    forge_token,
+    free_port,
+    hmac_signer,
+    make_token,
+    new_user_id,
+)
 
 AUTH_URL = "http://localhost:3000"  # Better Auth's base URL: its tokens' iss and aud
 JWKS_PATH = "/api/auth/jwks"
 FIFTEEN_MINUTES = 15 * 60
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def unsigned_bytes(number: int, length: int | None = None) -> bytes:
@@ -107,20 +112,6 @@ def better_auth_claims(sub, **claims) -> dict:
         **claims,
     }
     return {k: v for k, v in payload.items() if v is not None}
-
-
-def forge(header: dict, payload: dict, sign) -> str:
-    """A token built by hand, for headers no honest library would write."""
-    segments = [
-        b64url(json.dumps(header).encode()),
-        b64url(json.dumps(payload).encode()),
-    ]
-    signature = sign(".".join(segments).encode())
-    return ".".join([*segments, b64url(signature)])
-
-
-def hmac_with(key_bytes: bytes, digest=hashlib.sha256):
-    return lambda signing_input: hmac.new(key_bytes, signing_input, digest).digest()
 
 
 class AuthServer:
@@ -202,26 +193,18 @@ def auth_server():
 
 
 @pytest.fixture
-def make_app(app, config_class, auth_server):
-    """An app deployed with JWT_JWKS_URL = `auth_server`, plus `settings`. It
-    shares the migrated database of `app` (the Session binds per app)."""
+def make_jwks_app(app, config_class, auth_server):
+    """An app deployed with JWT_JWKS_URL = `auth_server`, plus `settings`, on the
+    migrated database of `app`. Its own per test, so no key cache outlives it."""
     made = []
 
     def make(**settings):
-        settings = {
+        defaults = {
             "JWT_JWKS_URL": auth_server.url,
             "JWT_JWKS_TIMEOUT": 2,
             "JWT_JWKS_REFRESH_INTERVAL": 60,
-            **settings,
         }
-
-        class JWKSConfig(config_class):
-            def __init__(self, instance_path="instance"):
-                super().__init__(instance_path)
-                for name, value in settings.items():
-                    setattr(self, name, value)
-
-        made.append(create_app(JWKSConfig))
+        made.append(create_app(config_with(config_class, **defaults | settings)))
         return made[-1]
 
     yield make
@@ -230,8 +213,8 @@ def make_app(app, config_class, auth_server):
 
 
 @pytest.fixture
-def api(make_app):
-    return make_app().test_client()
+def api(make_jwks_app):
+    return make_jwks_app().test_client()
 
 
 @pytest.fixture
@@ -239,25 +222,14 @@ def user_id():
     return new_user_id("ada")
 
 
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def list_tasks(client, token):
     return client.get("/api/tasks", headers=bearer(token))
 
 
-def assert_refused(response):
-    assert response.status_code == 401, response.get_json()
-    assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    assert response.get_json()["status"] == 401
-
-
 def assert_keys_unavailable(response):
-    assert response.status_code == 503, response.get_json()
+    body = assert_error(response, 503)
     assert int(response.headers["Retry-After"]) >= 1
-    assert response.headers["Content-Type"] == "application/json"
-    assert "retry" in response.get_json()["detail"]
+    assert "retry" in body["detail"]
 
 
 # Better Auth's tokens are accepted, beside HS256
@@ -313,7 +285,7 @@ def test_an_expired_better_auth_token_is_refused(api, auth_server, user_id):
 
     response = list_tasks(api, key.token(user_id, iat=past, exp=past + 900))
 
-    assert_refused(response)
+    assert_unauthorized(response)
 
 
 def test_without_jwks_url_asymmetric_tokens_are_refused(client, auth_server, user_id):
@@ -322,7 +294,7 @@ def test_without_jwks_url_asymmetric_tokens_are_refused(client, auth_server, use
 
     response = list_tasks(client, key.token(user_id))
 
-    assert_refused(response)
+    assert_unauthorized(response)
     assert auth_server.fetches == 0
 
 
@@ -339,8 +311,8 @@ def test_the_key_set_is_fetched_once_and_then_cached(api, auth_server, user_id):
     assert auth_server.fetches == 1
 
 
-def test_concurrent_first_requests_share_one_fetch(make_app, auth_server):
-    app = make_app()
+def test_concurrent_first_requests_share_one_fetch(make_jwks_app, auth_server):
+    app = make_jwks_app()
     key = SigningKey()
     auth_server.publish(key)
     start = threading.Barrier(8)
@@ -362,9 +334,9 @@ def test_concurrent_first_requests_share_one_fetch(make_app, auth_server):
 
 
 def test_rotation_new_key_is_fetched_old_tokens_valid_while_published(
-    make_app, auth_server, user_id
+    make_jwks_app, auth_server, user_id
 ):
-    api = make_app(JWT_JWKS_REFRESH_INTERVAL=0).test_client()
+    api = make_jwks_app(JWT_JWKS_REFRESH_INTERVAL=0).test_client()
     old, new, newer = SigningKey(), SigningKey(), SigningKey()
     auth_server.publish(old)
     old_token = old.token(user_id)
@@ -382,19 +354,19 @@ def test_rotation_new_key_is_fetched_old_tokens_valid_while_published(
     auth_server.publish(newer, new)
     assert list_tasks(api, newer.token(user_id)).status_code == 200
     assert auth_server.fetches == 3
-    assert_refused(list_tasks(api, old_token))
+    assert_unauthorized(list_tasks(api, old_token))
     assert list_tasks(api, new.token(user_id)).status_code == 200
 
 
-def test_an_unknown_kid_refetches_the_key_set_once(make_app, auth_server, user_id):
-    api = make_app(JWT_JWKS_REFRESH_INTERVAL=0).test_client()
+def test_an_unknown_kid_refetches_the_key_set_once(make_jwks_app, auth_server, user_id):
+    api = make_jwks_app(JWT_JWKS_REFRESH_INTERVAL=0).test_client()
     key, stranger = SigningKey(), SigningKey()
     auth_server.publish(key)
     assert list_tasks(api, key.token(user_id)).status_code == 200
 
     response = list_tasks(api, stranger.token(user_id))
 
-    assert_refused(response)
+    assert_unauthorized(response)
     assert auth_server.fetches == 2  # the cached set, then exactly one refetch
 
 
@@ -406,22 +378,22 @@ def test_a_flood_of_unknown_kids_does_not_hammer_the_auth_server(
     assert list_tasks(api, key.token(user_id)).status_code == 200
 
     for _ in range(50):
-        assert_refused(list_tasks(api, SigningKey().token(user_id)))
+        assert_unauthorized(list_tasks(api, SigningKey().token(user_id)))
 
     assert auth_server.fetches == 1  # within the refresh interval: no refetch
     assert list_tasks(api, key.token(user_id)).status_code == 200
 
 
 def test_after_the_refresh_interval_an_unknown_kid_is_looked_up_again(
-    make_app, auth_server, user_id
+    make_jwks_app, auth_server, user_id
 ):
-    api = make_app(JWT_JWKS_REFRESH_INTERVAL=0.2).test_client()
+    api = make_jwks_app(JWT_JWKS_REFRESH_INTERVAL=0.2).test_client()
     key, rotated = SigningKey(), SigningKey()
     auth_server.publish(key)
     assert list_tasks(api, key.token(user_id)).status_code == 200
     auth_server.publish(rotated, key)
 
-    time.sleep(0.25)
+    time.sleep(0.25)  # past the 0.2 s refresh interval: a lookup is allowed again
     response = list_tasks(api, rotated.token(user_id))
 
     assert response.status_code == 200
@@ -431,15 +403,10 @@ def test_after_the_refresh_interval_an_unknown_kid_is_looked_up_again(
 # The auth server down, slow or broken: 503 for those tokens, HS256 unaffected
 
 
-def free_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}{JWKS_PATH}"
-
-
-def test_jwks_down_answers_503_and_hs256_keeps_working(make_app, user_id):
-    api = make_app(JWT_JWKS_URL=free_port_url()).test_client()
+def test_jwks_down_answers_503_and_hs256_keeps_working(make_jwks_app, user_id):
+    api = make_jwks_app(
+        JWT_JWKS_URL=f"http://127.0.0.1:{free_port()}{JWKS_PATH}"
+    ).test_client()
 
     asymmetric = list_tasks(api, SigningKey().token(user_id))
     symmetric = list_tasks(api, make_token(user_id))
@@ -450,9 +417,9 @@ def test_jwks_down_answers_503_and_hs256_keeps_working(make_app, user_id):
 
 @pytest.mark.parametrize("behaviour", ["error", "garbage", "empty"])
 def test_a_broken_key_set_answers_503_and_is_retried_after_the_interval(
-    make_app, auth_server, user_id, behaviour
+    make_jwks_app, auth_server, user_id, behaviour
 ):
-    api = make_app(JWT_JWKS_REFRESH_INTERVAL=0.2).test_client()
+    api = make_jwks_app(JWT_JWKS_REFRESH_INTERVAL=0.2).test_client()
     key = SigningKey()
     auth_server.publish(key)
     auth_server.behaviour = behaviour
@@ -466,15 +433,15 @@ def test_a_broken_key_set_answers_503_and_is_retried_after_the_interval(
     assert list_tasks(api, make_token(user_id)).status_code == 200
 
     auth_server.behaviour = "ok"
-    time.sleep(0.25)
+    time.sleep(0.25)  # past the 0.2 s interval the failure is remembered for
     assert list_tasks(api, key.token(user_id)).status_code == 200
     assert auth_server.fetches == 2
 
 
 def test_a_slow_jwks_times_out_into_503_while_hs256_is_served(
-    make_app, auth_server, user_id
+    make_jwks_app, auth_server, user_id
 ):
-    app = make_app(JWT_JWKS_TIMEOUT=1.5)
+    app = make_jwks_app(JWT_JWKS_TIMEOUT=1.5)
     key = SigningKey()
     auth_server.publish(key)
     auth_server.behaviour = "slow"
@@ -514,9 +481,9 @@ def test_a_slow_jwks_times_out_into_503_while_hs256_is_served(
     ids=["match", "wrong-iss", "wrong-aud", "aud-list", "no-iss", "no-aud"],
 )
 def test_issuer_and_audience_are_checked_when_configured(
-    make_app, auth_server, user_id, claims, accepted
+    make_jwks_app, auth_server, user_id, claims, accepted
 ):
-    api = make_app(JWT_ISSUER=AUTH_URL, JWT_AUDIENCE=[AUTH_URL]).test_client()
+    api = make_jwks_app(JWT_ISSUER=AUTH_URL, JWT_AUDIENCE=[AUTH_URL]).test_client()
     key = SigningKey()
     auth_server.publish(key)
 
@@ -525,13 +492,13 @@ def test_issuer_and_audience_are_checked_when_configured(
     if accepted:
         assert response.status_code == 200, response.get_json()
     else:
-        assert_refused(response)
+        assert_unauthorized(response)
 
 
 def test_any_of_several_configured_audiences_is_accepted(
-    make_app, auth_server, user_id
+    make_jwks_app, auth_server, user_id
 ):
-    api = make_app(JWT_AUDIENCE=["https://app.example", AUTH_URL]).test_client()
+    api = make_jwks_app(JWT_AUDIENCE=["https://app.example", AUTH_URL]).test_client()
     key = SigningKey()
     auth_server.publish(key)
 
@@ -540,13 +507,15 @@ def test_any_of_several_configured_audiences_is_accepted(
         list_tasks(api, key.token(user_id, aud="https://app.example")).status_code
         == 200
     )
-    assert_refused(list_tasks(api, key.token(user_id, aud="https://other.example")))
+    assert_unauthorized(
+        list_tasks(api, key.token(user_id, aud="https://other.example"))
+    )
 
 
-def test_issuer_and_audience_apply_to_hs256_tokens_too(make_app, user_id):
-    api = make_app(JWT_ISSUER=AUTH_URL, JWT_AUDIENCE=[AUTH_URL]).test_client()
+def test_issuer_and_audience_apply_to_hs256_tokens_too(make_jwks_app, user_id):
+    api = make_jwks_app(JWT_ISSUER=AUTH_URL, JWT_AUDIENCE=[AUTH_URL]).test_client()
 
-    assert_refused(list_tasks(api, make_token(user_id)))
+    assert_unauthorized(list_tasks(api, make_token(user_id)))
     good = make_token(user_id, iss=AUTH_URL, aud=AUTH_URL)
     assert list_tasks(api, good).status_code == 200
 
@@ -616,9 +585,9 @@ def test_hs256_signed_with_a_published_public_key_is_refused(
         fake_secret = key.public.public_bytes(Encoding.DER, PublicFormat.PKCS1)
     header = {"alg": "HS256", "typ": "JWT", "kid": key.kid}
 
-    token = forge(header, better_auth_claims(user_id), hmac_with(fake_secret))
+    token = forge_token(header, better_auth_claims(user_id), hmac_signer(fake_secret))
 
-    assert_refused(list_tasks(api, token))
+    assert_unauthorized(list_tasks(api, token))
 
 
 def test_a_symmetric_key_in_the_key_set_is_never_used(api, auth_server, user_id):
@@ -628,8 +597,8 @@ def test_a_symmetric_key_in_the_key_set_is_never_used(api, auth_server, user_id)
 
     for alg in ("HS256", "EdDSA"):
         header = {"alg": alg, "typ": "JWT", "kid": "planted"}
-        token = forge(header, better_auth_claims(user_id), hmac_with(planted))
-        assert_refused(list_tasks(api, token))
+        token = forge_token(header, better_auth_claims(user_id), hmac_signer(planted))
+        assert_unauthorized(list_tasks(api, token))
 
 
 def test_eddsa_header_with_a_secret_signature_is_refused(api, auth_server, user_id):
@@ -637,9 +606,11 @@ def test_eddsa_header_with_a_secret_signature_is_refused(api, auth_server, user_
     auth_server.publish(key)
     header = {"alg": "EdDSA", "typ": "JWT", "kid": key.kid}
 
-    token = forge(header, better_auth_claims(user_id), hmac_with(SECRET.encode()))
+    token = forge_token(
+        header, better_auth_claims(user_id), hmac_signer(SECRET.encode())
+    )
 
-    assert_refused(list_tasks(api, token))
+    assert_unauthorized(list_tasks(api, token))
 
 
 def test_a_published_key_only_verifies_its_own_algorithm(api, auth_server, user_id):
@@ -654,21 +625,21 @@ def test_a_published_key_only_verifies_its_own_algorithm(api, auth_server, user_
     )
     # an ES256 header naming the Ed25519 key
     header = {"alg": "ES256", "typ": "JWT", "kid": eddsa.kid}
-    mismatched = forge(header, better_auth_claims(user_id), eddsa.private.sign)
+    mismatched = forge_token(header, better_auth_claims(user_id), eddsa.private.sign)
 
-    assert_refused(list_tasks(api, pss))
-    assert_refused(list_tasks(api, mismatched))
+    assert_unauthorized(list_tasks(api, pss))
+    assert_unauthorized(list_tasks(api, mismatched))
 
 
 @pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
 @pytest.mark.parametrize("mode", ["jwks", "hs256-only"])
 def test_alg_none_is_refused(api, client, user_id, alg, mode):
-    token = forge(
+    token = forge_token(
         {"alg": alg, "typ": "JWT"}, better_auth_claims(user_id), lambda _: b""
     )
 
-    assert_refused(list_tasks(api if mode == "jwks" else client, token))
-    assert_refused(list_tasks(api if mode == "jwks" else client, token + "sig"))
+    assert_unauthorized(list_tasks(api if mode == "jwks" else client, token))
+    assert_unauthorized(list_tasks(api if mode == "jwks" else client, token + "sig"))
 
 
 @pytest.mark.parametrize(
@@ -677,10 +648,10 @@ def test_alg_none_is_refused(api, client, user_id, alg, mode):
 @pytest.mark.parametrize("mode", ["jwks", "hs256-only"])
 def test_other_hmac_algorithms_are_refused(api, client, user_id, alg, digest, mode):
     header = {"alg": alg, "typ": "JWT"}
-    signing = hmac_with(SECRET.encode(), digest)
-    token = forge(header, better_auth_claims(user_id), signing)
+    signing = hmac_signer(SECRET.encode(), digest)
+    token = forge_token(header, better_auth_claims(user_id), signing)
 
-    assert_refused(list_tasks(api if mode == "jwks" else client, token))
+    assert_unauthorized(list_tasks(api if mode == "jwks" else client, token))
 
 
 @pytest.mark.parametrize(
@@ -692,7 +663,7 @@ def test_asymmetric_algorithms_outside_the_list_are_refused(
     key = SigningKey(alg, publish_alg=True, curve=curve)
     auth_server.publish(key)
 
-    assert_refused(list_tasks(api, key.token(user_id)))
+    assert_unauthorized(list_tasks(api, key.token(user_id)))
 
 
 def test_keys_embedded_in_the_token_header_are_ignored(api, auth_server, user_id):
@@ -707,9 +678,9 @@ def test_keys_embedded_in_the_token_header_are_ignored(api, auth_server, user_id
         "x5u": "http://127.0.0.1:1/evil.pem",
     }
 
-    token = forge(header, better_auth_claims(user_id), attacker.private.sign)
+    token = forge_token(header, better_auth_claims(user_id), attacker.private.sign)
 
-    assert_refused(list_tasks(api, token))
+    assert_unauthorized(list_tasks(api, token))
     assert auth_server.paths == [JWKS_PATH]
 
 
@@ -738,9 +709,9 @@ def test_tricky_kids_are_refused_and_go_nowhere(api, auth_server, user_id, kid):
     if kid is None:
         del header["kid"]
 
-    token = forge(header, better_auth_claims(user_id), key.private.sign)
+    token = forge_token(header, better_auth_claims(user_id), key.private.sign)
 
-    assert_refused(list_tasks(api, token))
+    assert_unauthorized(list_tasks(api, token))
     assert set(auth_server.paths) <= {JWKS_PATH}
     assert auth_server.fetches <= 1
     assert list_tasks(api, key.token(user_id)).status_code == 200

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from taskapi.db import Session
 from taskapi.models import Task
-from tests.conftest import sent_statements
+from tests.helpers import assert_error, exposed_headers, sent_statements
 
 SORT_KEYS = ("created_at", "updated_at", "due_date", "priority", "title")
 RANK = {"low": 0, "medium": 1, "high": 2, "urgent": 3}
@@ -344,8 +344,7 @@ def test_a_bad_parameter_is_a_422_naming_it(alice, query, name):
 
     response = alice.get(f"/tasks?{query}")
 
-    assert response.status_code == 422
-    body = response.get_json()
+    body = assert_error(response, 422)
     assert body["detail"] == "Validation failed"
     assert list(body["errors"]["query"]) == [name]
     assert all(isinstance(m, str) for m in _messages(body["errors"]["query"][name]))
@@ -495,11 +494,7 @@ def test_the_frontend_can_read_the_pagination_headers_across_origins(alice):
     response = alice.get("/tasks", headers={"Origin": "http://localhost:3000"})
 
     assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
-    exposed = {
-        h.strip().lower()
-        for h in response.headers["Access-Control-Expose-Headers"].split(",")
-    }
-    assert {"link", "x-total-count", "x-pagination"} <= exposed
+    assert {"link", "x-total-count", "x-pagination"} <= exposed_headers(response)
 
 
 # Cost ----------------------------------------------------------------------------

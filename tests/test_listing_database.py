@@ -1,7 +1,6 @@
 """What the listing needs from the database: a total that stays right however
 tasks change, and a migration (0003) that a non-superuser owner can run."""
 
-import os
 import uuid
 from datetime import datetime, timezone
 
@@ -15,6 +14,7 @@ from taskapi.cli import MIGRATIONS
 from taskapi.config import database_url
 from taskapi.db import Session
 from taskapi.models import Task
+from tests.helpers import TEST_DATABASE_URL
 
 
 def total(user) -> int:
@@ -59,7 +59,7 @@ def test_the_total_follows_creates_deletes_and_changes_made_in_sql(app, alice, b
 
 @pytest.fixture
 def server():
-    url = make_url(database_url(os.environ["TEST_DATABASE_URL"]))
+    url = make_url(database_url(TEST_DATABASE_URL))
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     made = []
 

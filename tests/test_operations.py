@@ -1,20 +1,19 @@
 """An operator watches the service: health probes, request ids, JSON logs, errors."""
 
 import socket
-import time
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from taskapi.db import Session, get_engine
-from tests.conftest import User, new_user_id
-
-
-@pytest.fixture
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.helpers import (
+    User,
+    assert_error,
+    bearer,
+    free_port,
+    new_user_id,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -24,15 +23,6 @@ def silent_server():
         sock.bind(("127.0.0.1", 0))
         sock.listen(16)
         yield sock.getsockname()[1]
-
-
-def app_on(make_app, config_class, url):
-    class Config(config_class):
-        def __init__(self, instance_path="instance"):
-            super().__init__(instance_path)
-            self.SQLALCHEMY_DATABASE_URI = url
-
-    return make_app(Config)
 
 
 def test_liveness_answers_without_a_token(client):
@@ -51,11 +41,11 @@ def test_readiness_answers_ok_when_the_database_does(client):
 
 @pytest.mark.parametrize("outage", ["refused", "timeout"])
 def test_database_down_answers_503_with_retry_after_and_liveness_stays_up(
-    make_app, config_class, closed_port, silent_server, outage
+    make_app, silent_server, outage
 ):
-    port = closed_port if outage == "refused" else silent_server
+    port = free_port() if outage == "refused" else silent_server
     url = f"postgresql+psycopg2://postgres@127.0.0.1:{port}/taskapi?connect_timeout=2"
-    client = app_on(make_app, config_class, url).test_client()
+    client = make_app(SQLALCHEMY_DATABASE_URI=url).test_client()
     alice = User(client, new_user_id("alice"))
 
     for response in (
@@ -63,12 +53,8 @@ def test_database_down_answers_503_with_retry_after_and_liveness_stays_up(
         alice.get("/tasks"),
         client.get("/health/ready"),
     ):
-        assert response.status_code == 503
+        body = assert_error(response, 503, "Service Unavailable")
         assert response.headers["Retry-After"] == "5"
-        assert response.headers["Content-Type"] == "application/json"
-        body = response.get_json()
-        assert body["status"] == 503
-        assert body["title"] == "Service Unavailable"
         assert "retry" in body["detail"]
         assert "127.0.0.1" not in body["detail"]
     assert client.get("/health").status_code == 200
@@ -125,7 +111,7 @@ def test_each_request_writes_one_json_log_line_naming_the_user(alice, log_lines)
 
 def test_requests_without_a_known_user_log_user_id_null(client, log_lines):
     log_lines()
-    client.get("/api/tasks", headers={"Authorization": "Bearer nonsense"})
+    client.get("/api/tasks", headers=bearer("nonsense"))
 
     (line,) = [line for line in log_lines() if line["logger"] == "taskapi.request"]
     assert line["status"] == 401
@@ -135,7 +121,7 @@ def test_requests_without_a_known_user_log_user_id_null(client, log_lines):
 def test_tokens_never_reach_the_logs(client, alice, capsys):
     capsys.readouterr()
     alice.get("/tasks")
-    client.get("/api/tasks", headers={"Authorization": "Bearer " + alice.token + "x"})
+    client.get("/api/tasks", headers=bearer(alice.token + "x"))
     client.get(f"/api/tasks?access_token={alice.token}")
 
     assert alice.token not in capsys.readouterr().err
@@ -154,12 +140,8 @@ def test_a_500_is_logged_with_its_traceback_and_says_nothing_internal(
     log_lines()
     response = app.test_client().get("/boom", headers={"X-Request-ID": "boom-1"})
 
-    assert response.status_code == 500
-    assert response.headers["Content-Type"] == "application/json"
+    body = assert_error(response, 500, "Internal Server Error")
     assert response.headers["X-Request-ID"] == "boom-1"
-    body = response.get_json()
-    assert body["status"] == 500
-    assert body["title"] == "Internal Server Error"
     assert "boom-1" in body["detail"]
     text = response.get_data(as_text=True)
     for leak in ("hunter2", "RuntimeError", "Traceback", "db.internal", ".py"):
@@ -182,10 +164,14 @@ def terminate_backends(engine, condition: str, **parameters) -> None:
     matching = f"FROM pg_stat_activity WHERE {condition}"
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text(f"SELECT pg_terminate_backend(pid) {matching}"), parameters)
-        deadline = time.monotonic() + 10
-        while conn.execute(text(f"SELECT count(*) {matching}"), parameters).scalar():
-            assert time.monotonic() < deadline, "terminated backends did not exit"
-            time.sleep(0.02)
+        wait_until(
+            lambda: not conn.execute(
+                text(f"SELECT count(*) {matching}"), parameters
+            ).scalar(),
+            10,
+            interval=0.02,
+            message="terminated backends exited",
+        )
 
 
 @pytest.mark.postgres_only

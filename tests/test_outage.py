@@ -15,7 +15,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,17 +26,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SECRET, make_token, new_user_id
+from tests.helpers import (
+    ROOT,
+    SECRET,
+    bearer,
+    free_port,
+    make_token,
+    new_user_id,
+    wait_until,
+)
 
 pytestmark = pytest.mark.postgres_only
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def procfile() -> dict[str, str]:
@@ -119,11 +118,12 @@ def server(cluster, tmp_path):
             stderr=subprocess.STDOUT,
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while call(base + "/health")[0] != 200 or len(worker_pids(web.pid)) < 2:
+
+    def up():
         assert web.poll() is None, (tmp_path / "web.log").read_text()
-        assert time.monotonic() < deadline, "gunicorn did not come up"
-        time.sleep(0.2)
+        return call(base + "/health")[0] == 200 and len(worker_pids(web.pid)) >= 2
+
+    wait_until(up, 60, interval=0.2, message="gunicorn up with 2 workers")
     yield base, web, tmp_path / "web.log"
     web.send_signal(signal.SIGTERM)
     web.wait(timeout=30)
@@ -131,9 +131,8 @@ def server(cluster, tmp_path):
 
 def call(url, method="GET", body=None, token=None):
     """(status, headers, parsed JSON body or None); (0, ..) when nothing answered."""
-    request = urllib.request.Request(url, method=method)
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
+    headers = bearer(token) if token else {}
+    request = urllib.request.Request(url, method=method, headers=headers)
     data = None
     if body is not None:
         data = json.dumps(body).encode()
@@ -190,7 +189,7 @@ class Writers:
             self.answers.append(
                 (time.monotonic(), method, status, "Retry-After" in headers, body)
             )
-            time.sleep(0.01)
+            time.sleep(0.01)  # a steady load, not a busy loop
 
     def __enter__(self):
         for thread in self.threads:
@@ -202,12 +201,6 @@ class Writers:
         for thread in self.threads:
             thread.join(timeout=60)
 
-    def wait_for(self, condition, seconds=30):
-        deadline = time.monotonic() + seconds
-        while not condition():
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-
 
 def test_a_database_outage_answers_503_and_the_service_recovers_by_itself(
     cluster, server
@@ -217,11 +210,11 @@ def test_a_database_outage_answers_503_and_the_service_recovers_by_itself(
     assert len(workers) == 2
 
     with Writers(base) as writers:
-        writers.wait_for(lambda: len(writers.acknowledged) >= 20)
+        wait_until(lambda: len(writers.acknowledged) >= 20, 30)
         cluster.kill()
         killed_at = time.monotonic()
         before_outage = set(writers.acknowledged)
-        writers.wait_for(lambda: sum(1 for a in writers.answers if a[2] == 503) >= 20)
+        wait_until(lambda: sum(1 for a in writers.answers if a[2] == 503) >= 20, 30)
         # During the outage: liveness stays up, readiness says 503 with Retry-After.
         assert call(base + "/health")[0] == 200
         ready_status, ready_headers, ready_body = call(base + "/health/ready")
@@ -231,9 +224,9 @@ def test_a_database_outage_answers_503_and_the_service_recovers_by_itself(
 
         cluster.start()
         restarted_at = time.monotonic()
-        writers.wait_for(lambda: call(base + "/health/ready")[0] == 200)
+        wait_until(lambda: call(base + "/health/ready")[0] == 200, 30, interval=0.1)
         recovered = len(writers.acknowledged)
-        writers.wait_for(lambda: len(writers.acknowledged) >= recovered + 20)
+        wait_until(lambda: len(writers.acknowledged) >= recovered + 20, 30)
 
     allowed = {("POST", 201), ("POST", 503), ("GET", 200), ("GET", 503)}
     odd = [a for a in writers.answers if (a[1], a[2]) not in allowed]

@@ -7,7 +7,7 @@ from sqlalchemy import literal_column, select, text
 
 from taskapi.db import Session, get_engine
 from taskapi.prepared import prepared
-from tests.conftest import User, assert_error, new_user_id, sent_statements
+from tests.helpers import User, assert_error, new_user_id, sent_statements
 
 pytestmark = pytest.mark.postgres_only
 

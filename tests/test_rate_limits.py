@@ -6,15 +6,21 @@ redis-server that scripts/test starts (TEST_REDIS_URL).
 """
 
 import os
-import socket
 import time
 
 import pytest
 import redis
-from sqlalchemy import event
 
 from taskapi import config
-from tests.conftest import User, new_user_id
+from tests.helpers import (
+    User,
+    assert_error,
+    bearer,
+    exposed_headers,
+    free_port,
+    new_user_id,
+    sent_statements,
+)
 
 ORIGIN = "http://localhost:3000"
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -65,11 +71,7 @@ def test_past_the_limit_the_answer_is_429_json_with_retry_after(limited_app):
     assert remaining == ["2", "1", "0"]
 
     response = alice.post("/tasks", json={"title": "one too many"})
-    assert response.status_code == 429
-    assert response.headers["Content-Type"] == "application/json"
-    body = response.get_json()
-    assert body["status"] == 429
-    assert body["title"] == "Too Many Requests"
+    body = assert_error(response, 429, "Too Many Requests")
     assert "3/hour" in body["detail"]
     retry_after = int(response.headers["Retry-After"])
     assert 1 <= retry_after <= 3601  # the window, rounded up to whole seconds
@@ -99,6 +101,8 @@ def test_when_the_window_ends_the_budget_is_whole_again_and_old_counts_go(make_a
     use_up(alice, 2)
     refused = alice.get("/tasks")
     assert refused.status_code == 429
+    # The window ends at Reset (whole seconds); sleeping past it by more than that
+    # rounding is the only way to see the budget come back.
     time.sleep(max(0.0, int(refused.headers["X-RateLimit-Reset"]) - time.time()) + 1.1)
     again = alice.get("/tasks")
     assert again.status_code == 200
@@ -109,7 +113,7 @@ def test_when_the_window_ends_the_budget_is_whole_again_and_old_counts_go(make_a
     # anyone's, does
     storage = app.extensions["taskapi.ratelimit"].storage
     assert any(alice.id in key for key in storage.storage)
-    time.sleep(1.1)
+    time.sleep(1.1)  # past alice's 1-second window, so her counter is stale
     assert bob.get("/tasks").status_code == 200
     assert not any(alice.id in key for key in storage.storage)
     assert any(bob.id in key for key in storage.storage)
@@ -122,11 +126,8 @@ def test_the_429_can_be_read_by_a_browser_frontend(limited_app):
     response = alice.get("/tasks", headers={"Origin": ORIGIN})
     assert response.status_code == 429
     assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
-    exposed = {
-        name.strip().lower()
-        for name in response.headers["Access-Control-Expose-Headers"].split(",")
-    }
-    assert {"retry-after", *(name.lower() for name in LIMIT_HEADERS)} <= exposed
+    expected = {"retry-after", *(name.lower() for name in LIMIT_HEADERS)}
+    assert expected <= exposed_headers(response)
 
 
 def test_the_budget_is_per_user_and_shared_by_both_route_families(limited_app):
@@ -165,19 +166,9 @@ def test_health_and_preflight_are_never_limited(limited_app):
 def test_requests_without_a_valid_token_are_401_and_use_no_budget(limited_app):
     client = limited_app.test_client()
     for _ in range(5):
-        response = client.get("/api/tasks", headers={"Authorization": "Bearer x.y.z"})
+        response = client.get("/api/tasks", headers=bearer("x.y.z"))
         assert response.status_code == 401
         assert "X-RateLimit-Limit" not in response.headers
-
-
-def count_statements(app):
-    statements = []
-    event.listen(
-        app.extensions["sqlalchemy_engine"],
-        "before_cursor_execute",
-        lambda *args, **kwargs: statements.append(args[2]),
-    )
-    return statements
 
 
 def test_the_limiter_adds_no_database_round_trip(make_app):
@@ -185,24 +176,20 @@ def test_the_limiter_adds_no_database_round_trip(make_app):
     limited = make_app(API_RATE_LIMIT="2/hour")
     counts = {}
     for name, app in (("unlimited", unlimited), ("limited", limited)):
-        statements = count_statements(app)
         user = user_of(app)
         task = user.create()
-        statements.clear()
-        assert user.get(f"/tasks/{task['id']}").status_code == 200
+        with sent_statements(app) as statements:
+            assert user.get(f"/tasks/{task['id']}").status_code == 200
         counts[name] = len(statements)
-        statements.clear()
         if name == "limited":
-            assert user.get("/tasks").status_code == 429
+            with sent_statements(app) as statements:
+                assert user.get("/tasks").status_code == 429
             assert statements == []  # refused before any query
     assert counts["limited"] == counts["unlimited"] == 1
 
 
 def test_without_its_storage_the_api_keeps_answering(make_app):
-    with socket.socket() as probe:  # a port where nothing listens
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = make_app(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}/0")
+    app = make_app(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
     alice = user_of(app)
     for _ in range(3):
         response = alice.get("/tasks")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from taskapi.db import Session
 from taskapi.models import Task
+from tests.helpers import assert_error
 
 UTC_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")
 
@@ -189,8 +190,7 @@ def test_delete_is_soft_and_the_task_is_gone_everywhere(app, users_on):
 def test_unknown_and_malformed_task_ids_are_404(alice):
     for task_id in (str(uuid.uuid4()), "not-a-uuid", "1", "%00"):
         response = alice.get(f"/tasks/{task_id}")
-        assert response.status_code == 404
-        assert response.get_json()["detail"] == "Task not found."
+        assert assert_error(response, 404)["detail"] == "Task not found."
 
 
 def test_the_list_is_newest_first_and_paginated(users_on):

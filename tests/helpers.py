@@ -1,0 +1,397 @@
+"""What the tests build on, that is not a fixture: tokens, users of the API, real
+servers (gunicorn, werkzeug), a fresh PostgreSQL database, the SQL recorder, the
+error-body assertion and the browser's settings. Fixtures are in conftest.py."""
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+from pathlib import Path
+
+import jwt
+import pytest
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+from werkzeug.datastructures import Headers
+from werkzeug.serving import make_server
+
+from taskapi.config import database_url
+from taskapi.db import get_engine
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
+SECRET = "tests-secret-" * 5  # 65 bytes: long enough for every HMAC size
+on_postgres = bool(TEST_DATABASE_URL and TEST_DATABASE_URL.startswith("postgres"))
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# Tokens and users -------------------------------------------------------------
+
+
+def make_token(
+    sub="alice", *, secret=SECRET, algorithm="HS256", lifetime=600, **claims
+):
+    """A real signed JWT; `sub=None` leaves the claim out."""
+    now = int(time.time())
+    payload = {"iat": now, "exp": now + lifetime, **claims}
+    if sub is not None:
+        payload["sub"] = sub
+    payload = {k: v for k, v in payload.items() if v is not None}
+    return jwt.encode(payload, secret, algorithm=algorithm)
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def forge_token(header: dict, payload: dict, sign=lambda signing_input: b"") -> str:
+    """A JWT built by hand, for headers and claims no honest library would write;
+    `sign(signing_input)` returns its signature (empty by default)."""
+    segments = [
+        b64url(json.dumps(header).encode()),
+        b64url(json.dumps(payload).encode()),
+    ]
+    signature = sign(".".join(segments).encode())
+    return ".".join([*segments, b64url(signature)])
+
+
+def hmac_signer(key: bytes, digest=hashlib.sha256):
+    """A `sign` for forge_token: an HMAC with any key at all."""
+    return lambda signing_input: hmac.new(key, signing_input, digest).digest()
+
+
+def bearer(token):
+    """The Authorization header that sends `token`."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def new_user_id(name):
+    return f"{name}-{uuid.uuid4().hex[:12]}"
+
+
+class User:
+    """A user of the API: `alice.post("/tasks", json=...)` calls /api/<id>/tasks
+    with her token. `prefix="/api"` switches to the token-only route family."""
+
+    def __init__(self, client, user_id, prefix=None):
+        self.client = client
+        self.id = user_id
+        self.token = make_token(user_id)
+        self.headers = bearer(self.token)
+        self.prefix = prefix if prefix is not None else f"/api/{user_id}"
+
+    def via(self, prefix):
+        """The same user calling through another route family."""
+        return User(self.client, self.id, prefix)
+
+    def request(self, method, path, headers=None, **kwargs):
+        return self.client.open(
+            self.prefix + path,
+            method=method,
+            headers={**self.headers, **(headers or {})},
+            **kwargs,
+        )
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path, **kwargs):
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path, **kwargs):
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+    def create(self, **fields):
+        """Create a task through the API and return its body."""
+        fields.setdefault("title", "A task")
+        response = self.post("/tasks", json=fields)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+
+# Servers ----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (until someone binds it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def listening(port) -> bool:
+    """Whether something accepts connections on this loopback port."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def gunicorn(database_uri, log_path, *options, **env):
+    """The app served by a real gunicorn with the project's gunicorn.conf.py (plus
+    `options`, and `env` in its environment) on a free loopback port, against the
+    test database; yields the port."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_ENV": "testing",
+        "DATABASE_URL": database_uri,
+        "BETTER_AUTH_SECRET": SECRET,
+        **env,
+    }
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *options]
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [*command, f"--bind=127.0.0.1:{port}", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(
+            lambda: server.poll() is not None or listening(port),
+            60,
+            interval=0.1,
+            message=lambda: f"gunicorn listening:\n{log_path.read_text()}",
+        )
+        if server.poll() is not None:
+            pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def gunicorn_server(database_uri, log_dir, **env):
+    """The app under a real gunicorn (2 worker processes x 10 threads); `env` adds
+    to the environment (e.g. CORS_ORIGINS). Yields a LiveServer."""
+    log_path = Path(log_dir) / "gunicorn.log"
+    with gunicorn(database_uri, log_path, "--workers=2", "--threads=10", **env) as port:
+        yield LiveServer("127.0.0.1", port)
+
+
+@contextlib.contextmanager
+def werkzeug_server(app):
+    """The app under werkzeug's threaded server on a free loopback port; yields
+    its URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+class LiveResponse:
+    def __init__(self, status, headers, body):
+        self.status_code = status
+        self.headers = headers
+        self.data = body
+
+    def get_json(self):
+        return json.loads(self.data)
+
+
+class LiveServer:
+    """Plain HTTP/1.1 calls to the live server, one connection per call (so calls
+    from many threads run side by side)."""
+
+    def __init__(self, host, port):
+        self.host = host
+        self.port = port
+        self.url = f"http://{host}:{port}"
+
+    @classmethod
+    def at(cls, url):
+        """The server at `url` (http://host:port)."""
+        parts = urllib.parse.urlsplit(url)
+        return cls(parts.hostname, parts.port)
+
+    def request(self, method, path, *, json_body=None, headers=None):
+        body = None
+        headers = dict(headers or {})
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            headers["Content-Type"] = "application/json"
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            return LiveResponse(
+                response.status, Headers(response.getheaders()), response.read()
+            )
+        finally:
+            connection.close()
+
+    def user(self, name):
+        """A new user calling this server with a real token."""
+        return LiveUser(self, new_user_id(name))
+
+
+def http_get(url, path, headers=None):
+    """One GET to the server at `url`, whatever serves it; a LiveResponse."""
+    return LiveServer.at(url).request("GET", path, headers=headers)
+
+
+class LiveUser:
+    def __init__(self, server, user_id):
+        self.server = server
+        self.id = user_id
+        self.token = make_token(user_id)
+        self.headers = bearer(self.token)
+
+    def request(self, method, path, json=None, headers=None):
+        return self.server.request(
+            method,
+            f"/api/{self.id}{path}",
+            json_body=json,
+            headers={**self.headers, **(headers or {})},
+        )
+
+
+# The app's configuration and database -----------------------------------------
+
+
+def config_with(base, **settings):
+    """`base`, a config class, with these settings changed."""
+
+    class Config(base):
+        def __init__(self, instance_path="instance"):
+            super().__init__(instance_path)
+            for name, value in settings.items():
+                setattr(self, name, value)
+
+    return Config
+
+
+@contextlib.contextmanager
+def fresh_database(name):
+    """A new, empty PostgreSQL database on the test server; dropped afterwards.
+    Yields its URL."""
+    server = make_url(database_url(TEST_DATABASE_URL))
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def own_database(name, sqlite_file):
+    """A database no other test uses: a fresh PostgreSQL one called `name` on the
+    PostgreSQL pass, else the SQLite file. Yields its URL."""
+    if not on_postgres:
+        yield f"sqlite:///{sqlite_file}"
+        return
+    with fresh_database(name) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def sent_statements(app):
+    """The SQL text of each statement the app's engine sent while the block ran,
+    as sent: `EXECUTE taskapi_N (...)` for a prepared one (taskapi/prepared.py)."""
+    sent = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    engine = get_engine(app)
+    event.listen(engine, "after_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "after_cursor_execute", record)
+
+
+# Waiting and assertions -------------------------------------------------------
+
+
+def wait_until(predicate, timeout, *, interval=0.05, message="condition"):
+    """Call `predicate` until it returns something true, and return that; fail
+    the test once `timeout` seconds have passed. `message` (or a function making
+    it, called only on failure) says what never happened."""
+    deadline = time.monotonic() + timeout
+    while not (result := predicate()):
+        if time.monotonic() > deadline:
+            text = message() if callable(message) else message
+            pytest.fail(f"not within {timeout} s: {text}")
+        time.sleep(interval)
+    return result
+
+
+def assert_error(response, status, title=None):
+    """The contract's JSON error body, with this status (and title, if given);
+    returns the body. Works on test-client and LiveServer responses."""
+    assert response.status_code == status, response.data[:300]
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.get_json()
+    assert body["status"] == status
+    assert isinstance(body["title"], str) and body["title"]
+    if title is not None:
+        assert body["title"] == title
+    assert isinstance(body["detail"], str) and body["detail"]
+    return body
+
+
+def assert_unauthorized(response):
+    """A 401 error body with a Bearer challenge; returns the body."""
+    body = assert_error(response, 401, "Unauthorized")
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    return body
+
+
+def exposed_headers(response) -> set:
+    """The header names CORS lets a browser read, lower case."""
+    header = response.headers["Access-Control-Expose-Headers"]
+    return {name.strip().lower() for name in header.split(",")}
+
+
+# A real browser ---------------------------------------------------------------
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",  # tests run as root in CI
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    # Without these Chromium keeps calling Google's servers, which on a machine
+    # with no internet costs seconds per page.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # Every host name but localhost fails to resolve: a page that needs the
+    # internet shows it, instead of working here and failing offline elsewhere.
+    "--host-resolver-rules=MAP localhost 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--window-size=1280,1600",
+]
