@@ -11,9 +11,8 @@ from .models import DEFAULT_PRIORITY, PRIORITIES, Task
 
 READ_ONLY_FIELDS = ("id", "user_id", "created_at", "updated_at", "completed_at")
 MAX_TAGS = 20
-MAX_PAGE_OFFSET = (
-    2**31 - 1
-)  # deeper pages are refused, not sent to the database as OFFSET
+# Deeper pages are refused (422) rather than sent to the database as an OFFSET.
+MAX_PAGE_OFFSET = 2**31 - 1
 
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}"  # date
