@@ -1,9 +1,8 @@
 """gunicorn settings: `gunicorn -c gunicorn.conf.py wsgi:app` (the Procfile's web line).
 
-Reads `PORT` (default 5000) and `WEB_CONCURRENCY` (worker processes, default derived
-from the CPU count). `GUNICORN_THREADS` sets the threads per worker (default 4);
-`GUNICORN_PIN_WORKERS=0` leaves the workers unpinned (see pre_fork). The worker
-model and its measurement are explained in the README's Operations section.
+Reads `PORT`, `WEB_CONCURRENCY` (worker processes), `GUNICORN_THREADS` (threads per
+worker) and `GUNICORN_PIN_WORKERS` (1: each worker on a CPU of its own). The defaults
+suit a PaaS dyno on a shared host.
 """
 
 import multiprocessing
@@ -34,54 +33,47 @@ def _switch_env(name: str, default: bool) -> bool:
 
 
 bind = f"0.0.0.0:{_int_env('PORT', 5000)}"
-# Each worker is a process with its own connection pool. The usual 2*CPUs+1 is for
-# sync workers; threads cover the time a request waits on the database, so one
-# process per CPU (at least 2, so one busy worker never stalls the service) is enough.
-workers = _int_env("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count()))
+# One process per CPU, 2 to 4: a container often sees all of its host's CPUs, and
+# each worker costs memory and its own database pool. WEB_CONCURRENCY sets it exactly.
+workers = _int_env("WEB_CONCURRENCY", min(4, max(2, multiprocessing.cpu_count())))
+# Threads cover the time a request waits on the database (one connection each).
 worker_class = "gthread"
 threads = _int_env("GUNICORN_THREADS", 4)
-pin_workers = _switch_env("GUNICORN_PIN_WORKERS", True)
+# Off: on a shared host a pinned worker cannot move off a CPU its neighbours keep busy.
+pin_workers = _switch_env("GUNICORN_PIN_WORKERS", False)
 # Build the app once in the master: a bad configuration (no secret, bad
 # DATABASE_URL) stops the server with its message instead of looping on worker
 # boots, and workers share the imported code copy-on-write.
 preload_app = True
-# Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new
-# connections evenly between them. With one shared socket, whichever worker wakes
-# first accepts: a client's keep-alive connections, opened together, could all land
-# on one worker and stay there, leaving the other CPU idle. Measured with 16 keep-alive
-# connections and 2 workers: 376-955 req/s, in half the runs all 16 on one worker
-# (~400 req/s); with reuse_port 660-1035 req/s, no worker ever left without any.
-# (A second server started on the same port by the same user would share it too.)
+# A socket per worker (SO_REUSEPORT): the kernel spreads new connections over the
+# workers, so a client's keep-alive connections opened together do not all land on one.
 reuse_port = True
+# Heroku's router gives up on a request after 30 s; a worker silent that long is stuck.
 timeout = 30
+# On SIGTERM, in-flight requests get 20 s: within the 30 s Heroku and Render allow
+# before SIGKILL.
 graceful_timeout = 20
+# Longer than gunicorn's 2 s, so routers and browsers reuse their connections.
 keepalive = 5
 # The app writes one JSON line per request to stderr (taskapi/logs.py);
 # gunicorn's own access log would repeat it.
 accesslog = None
 errorlog = "-"
-# gunicorn's runtime control socket defaults to one path per user ($HOME/.gunicorn),
-# which two servers on one machine would fight over; PaaS dynos have no use for it.
+# gunicorn's control socket is one path per user ($HOME/.gunicorn), which two
+# servers on one host would fight over; a dyno has no use for it.
 control_socket_disable = True
-# gunicorn answers a header line longer than limit_request_field_size itself, with
-# an HTML page a frontend cannot parse. At 128 KiB such requests reach the app,
-# which answers JSON: an Authorization header over 8 KiB is a 431, a bad token of
-# any size a 401. Past 128 KiB gunicorn still refuses, so memory stays bounded.
+# A header line over this limit gets gunicorn's HTML error page; up to it, the app
+# answers JSON (an Authorization header over 8 KiB is a 431, a bad token a 401).
 limit_request_field_size = 128 * 1024
 # X-Forwarded-* is trusted from FORWARDED_ALLOW_IPS (gunicorn reads it; default
 # 127.0.0.1). The API builds no absolute URLs, so PaaS routers need nothing more.
 
 
 def pre_fork(server, worker):
-    """Choose a CPU for the worker about to start: the one fewest live workers run on.
-
-    A worker's threads hand Python's GIL to one another around every database call.
-    Between threads on one core that hand-off is cheap; when the scheduler spreads
-    them over cores, every hand-off wakes another core and the interpreter's state
-    moves with it. Pinned, bench/workers measured a median 1.02-1.27x the requests/s
-    per scenario and a lower p99 in 15 of 16 runs (README, "Workers: one CPU each").
-    With more workers than CPUs, or GUNICORN_PIN_WORKERS=0, the kernel places them
-    as usual."""
+    """With GUNICORN_PIN_WORKERS=1, choose a CPU for the worker about to start:
+    the one fewest live workers run on. A worker's threads hand the GIL to one
+    another around every database call, which is cheaper on one core. With more
+    workers than CPUs the kernel places them as usual."""
     if not pin_workers or not hasattr(os, "sched_setaffinity"):
         return
     cpus = sorted(os.sched_getaffinity(0))

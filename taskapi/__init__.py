@@ -30,35 +30,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     auth.init_app(app, protected_blueprints=[tasks_blueprint])
     ratelimit.init_app(app, limited_blueprints=[tasks_blueprint])
     security.init_app(app)
-    cors.init_app(
-        app,
-        origins=app.config["CORS_ORIGINS"],
-        allow_headers=[
-            "Authorization",
-            "Content-Type",
-            "If-Match",
-            "If-None-Match",
-            "Idempotency-Key",
-            "X-Request-ID",
-        ],
-        expose_headers=[
-            "ETag",
-            "Location",
-            "Link",
-            "X-Total-Count",
-            "X-Pagination",
-            "X-Request-ID",
-            "Retry-After",
-            "X-RateLimit-Limit",
-            "X-RateLimit-Remaining",
-            "X-RateLimit-Reset",
-            "WWW-Authenticate",
-        ],
-        max_age=600,
-        # Only answer CORS to requests that ask (an Origin header); and since the
-        # answer depends on Origin, say so to caches (security.py adds Vary).
-        always_send=False,
-    )
+    cors.init_app(app)  # config.py's CORS_* keys
     api.init_app(app)
     docs.init_app(app)
     api.register_blueprint(health_blueprint)

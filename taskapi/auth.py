@@ -1,16 +1,9 @@
 """Who is calling: the bearer token check that runs before every /api request.
 
-Tokens are verified by flask-jwt-extended: HS256 with the shared secret and, when
-JWT_JWKS_URL is set, EdDSA/ES256/RS256/PS256 with Better Auth's published keys. The
-key is chosen from the token header's `alg` (HS256: the secret, never a published
-key; the others: the published key named by `kid`, never the secret). The user id
-is the `sub` claim or, for Better Auth's own session JWT which has none, `user.id`.
-Every way a token can fail answers 401 with `WWW-Authenticate: Bearer`; keys that
-cannot be fetched answer 503 with `Retry-After`.
-
-A frontend sends the same token with every request for as long as it lives, so an
-HS256 token that verified is remembered (`VerifiedTokens`): its next requests skip
-the decoding and the HMAC, and still stop being accepted the moment it expires.
+flask-jwt-extended verifies the token: HS256 with the shared secret and, with
+JWT_JWKS_URL, Better Auth's published keys. The user id is `sub`, else `user.id`.
+Every token failure answers 401 with `WWW-Authenticate: Bearer`; keys that cannot
+be fetched, 503 with `Retry-After`.
 """
 
 import contextlib
@@ -119,7 +112,9 @@ class KeySet(PyJWKClient):
 
 
 def decode_key(header: dict, _claims: dict):
-    """flask-jwt-extended's decode_key_loader: the key for this token's `alg`."""
+    """flask-jwt-extended's decode_key_loader: the key for this token's `alg`
+    (HS256: the secret, never a published key; the others: the published key
+    named by `kid`, never the secret)."""
     alg = header.get("alg")
     if alg == "HS256":
         return current_app.config["JWT_SECRET_KEY"]
@@ -153,7 +148,9 @@ def user_id_from_claims(claims: dict) -> str | None:
 
 class VerifiedTokens:
     """HS256 tokens that verified, by their exact Authorization header: the user
-    they name and the time (exp + leeway) they stop being accepted.
+    they name and the time (exp + leeway) they stop being accepted. A frontend
+    sends the same token with every request, whose next requests then skip the
+    decoding and the HMAC.
 
     Safe to remember because nothing about such a token can change while this
     process runs: its claims are signed, the secret is fixed at start-up, and the
@@ -227,7 +224,9 @@ def authenticate():
         authorization
     ) or verified_user(authorization)
     g.user_id = user_id
-    path_user = request.view_args.pop("user_id", None)
+    # /api/<user_id>/...: the path's user, set aside by the blueprint's
+    # url_value_preprocessor (which runs before this hook); 403 after the 401s
+    path_user = g.get("path_user_id")
     if path_user is not None and path_user != user_id:
         raise Forbidden("This token belongs to another user.")
     return None

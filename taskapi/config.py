@@ -97,8 +97,36 @@ class Config:
     # can hold other things; the limit itself is API_RATE_LIMIT, per user.
     RATELIMIT_STRATEGY = "fixed-window"
     RATELIMIT_KEY_PREFIX = "taskapi"
-    RATELIMIT_HEADERS_ENABLED = False  # ratelimit.py writes its own headers
+    # ratelimit.py writes the headers: flask-limiter's put Retry-After on every
+    # response (0 s in the last second of a window) and let Remaining go negative
+    RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_SWALLOW_ERRORS = True  # Redis down: requests go through unlimited, logged
+    # flask-cors (CORS_ORIGINS is read from the environment, below)
+    CORS_ALLOW_HEADERS = [
+        "Authorization",
+        "Content-Type",
+        "If-Match",
+        "If-None-Match",
+        "Idempotency-Key",
+        "X-Request-ID",
+    ]
+    CORS_EXPOSE_HEADERS = [
+        "ETag",
+        "Location",
+        "Link",
+        "X-Total-Count",
+        "X-Pagination",
+        "X-Request-ID",
+        "Retry-After",
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+        "WWW-Authenticate",
+    ]
+    CORS_MAX_AGE = 600  # browsers may cache a preflight for 10 minutes
+    # Answer CORS only to requests that carry an Origin; the answer depends on
+    # it, so security.py adds `Vary: Origin` for caches.
+    CORS_ALWAYS_SEND = False
 
     def __init__(self, instance_path: str | os.PathLike = "instance"):
         env = os.environ
@@ -106,7 +134,7 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = database_url(
             env.get("DATABASE_URL") or self.default_database_url()
         )
-        self.CORS_ORIGINS = cors_origins(
+        self.CORS_ORIGINS = cors_origins(  # a list: flask-cors reads this key
             env.get("CORS_ORIGINS")
             or env.get("FRONTEND_URL")
             or "http://localhost:3000"

@@ -92,8 +92,7 @@ def engine_options(url: str, config=None) -> dict:
     """create_engine options for the URL. Query parameters in the URL (Neon's
     `sslmode=require`, `channel_binding`, ...) reach psycopg2 untouched."""
     config = config or {}
-    # JSON columns (tags) through orjson, as responses are: a page of 20 tasks
-    # spent 6% of its time in the standard library's json.loads
+    # JSON columns (tags) through orjson, as responses are: it is faster than json
     json_options = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
     if url.startswith("sqlite"):
         return json_options

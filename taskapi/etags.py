@@ -1,11 +1,8 @@
 """Entity tags of tasks and the conditional request headers that carry them.
 
-A task's ETag is strong and opaque: a hash of its id and its `version`, which the
-database bumps on every change and only then. Including the id means a tag copied
-from one task never matches another.
-
-`If-None-Match` (GET) compares weakly, `If-Match` (writes) strongly, as RFC 9110
-says; both accept `*` and comma-separated lists of tags.
+A task's ETag is a hash of its id (so a tag never matches another task) and its
+`version`, bumped on every change. `If-None-Match` compares weakly, `If-Match`
+strongly, as RFC 9110 says.
 """
 
 import hashlib

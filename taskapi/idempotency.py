@@ -1,11 +1,8 @@
 """`Idempotency-Key` on POST /tasks: a retried create answers the first 201 again.
 
-The key (per user) is claimed by the same transaction that inserts the task, with
-INSERT ... ON CONFLICT DO NOTHING on the (user_id, key) primary key. A concurrent
-request with the same key waits in the database for the first one's transaction:
-if it commits, the waiter finds the key taken and answers the stored 201 (or 409
-for another body); if it rolls back, the waiter claims the key itself. So one key
-creates one task, whatever the timing, with no lock held in Python.
+The transaction that inserts the task claims the key (INSERT ... ON CONFLICT DO
+NOTHING), so a concurrent request with the same key waits in the database for the
+first: one key creates one task, whatever the timing, with no lock in Python.
 """
 
 import hashlib
@@ -14,14 +11,14 @@ from datetime import timedelta
 
 import orjson
 from flask import current_app
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import Row, delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.exceptions import Conflict, ServiceUnavailable
 
 from . import queries
 from .db import Session, begin_transaction, dialect_name
 from .etags import etag_of
-from .models import IdempotencyKey, Task, utcnow
+from .models import IdempotencyKey, utcnow
 from .schemas import TaskSchema
 
 KEY_LIFETIME = timedelta(hours=24)
@@ -75,7 +72,7 @@ def _delete_expired(*conditions) -> int:
     return result.rowcount
 
 
-def create_task_once(user_id: str, key: str, fields: dict) -> Task | Replay:
+def create_task_once(user_id: str, key: str, fields: dict) -> Row | Replay:
     """Create the task and claim the key in one transaction, or replay the key's
     first answer (409 if that was for another body)."""
     request_fingerprint = fingerprint(fields)

@@ -1,16 +1,8 @@
-"""Request ids and structured logs.
-
-Every response has `X-Request-ID`: the caller's when it is 1-128 characters of
-`A-Z a-z 0-9 . _ -`, else a fresh one. Every log line is one JSON object on
-stderr, and every request writes one line when it ends:
-
-{"time": "...", "level": "INFO", "logger": "taskapi.request", "message": "request",
- "request_id": "...", "method": "GET", "path": "/api/tasks", "status": 200,
- "duration_ms": 3.1, "user_id": "alice"}
-
-Lines written while serving a request carry its id, so a 500's traceback can be
-found from what the client saw. The query string and headers (where tokens live)
-are never logged.
+"""Request ids and structured logs: every response has `X-Request-ID` (the
+caller's if it is 1-128 characters of `A-Z a-z 0-9 . _ -`, else a new one); every
+log line is one JSON object on stderr carrying it, and every request ends with one
+(method, path, status, duration_ms, user_id: never the query string or headers,
+where tokens live).
 """
 
 import logging

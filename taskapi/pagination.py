@@ -1,9 +1,6 @@
 """The listing's pagination headers: X-Total-Count, X-Pagination and Link.
 
-X-Pagination has the names and the omissions of flask-smorest's own pagination:
-with no tasks it is `{"total": 0, "total_pages": 0}`; `previous_page` is left out
-on the first page, `next_page` on the last, and a page past the end carries only
-`total`, `total_pages`, `first_page` and `last_page`. `Link` (RFC 8288) holds the
+X-Pagination is flask-smorest's pagination metadata; `Link` (RFC 8288) holds the
 same relations as absolute URLs that keep every other query parameter as sent.
 """
 
@@ -31,7 +28,12 @@ PAGINATION_HEADERS = {
 }
 
 
+# Not Blueprint.paginate(): its `page_size` is the contract's `per_page`, parsed apart
+# from the filters. Nor its _make_pagination_metadata, which gives the same dict but
+# builds a marshmallow schema on every call (bench/seams.py).
 def pagination_metadata(total: int, page: int, per_page: int) -> dict:
+    """Left out where they do not apply: `page`, `previous_page` and `next_page`
+    (none of them past the end); with no tasks, all but `total` and `total_pages`."""
     metadata = {"total": total}
     if total == 0:
         metadata["total_pages"] = 0

@@ -1,24 +1,9 @@
 """Server-side prepared statements for the hot statements (PostgreSQL).
 
-psycopg2 sends every statement as text, and PostgreSQL parses and plans it on
-every execution. With migration 0003's indexes to weigh, planning costs more than
-running the statement: PostgreSQL's CPU per request under load (bench/workers) was
-0.25 ms for a get, 0.14 ms prepared; 0.41 ms for a page of the listing, 0.23 ms
-prepared.
-
-A statement marked with `prepared()` is, on each pooled connection, PREPAREd the
-first time it runs there (its parameters typed from SQLAlchemy's bind types),
-then sent as `EXECUTE name(parameters)`: PostgreSQL plans it for the first few
-executions, then keeps a generic plan when it is as good. Only statements whose
-text does not change with the request are marked (the hot reads and writes, the
-unfiltered listing), so each connection holds a few dozen at most.
-
-Not used with a transaction-pooling PgBouncer (DATABASE_POOL=pgbouncer, Neon's
-`-pooler` hosts): it hands each transaction to any server connection, where the
-statement was never prepared. If a connection's statement is gone or no longer
-fits the table (a migration changed a column's type while this worker ran), the
-connection is thrown away as one the server dropped: that request answers 503
-with Retry-After, and the next one prepares again on a fresh connection.
+psycopg2 sends every statement as text, which PostgreSQL parses and plans on every
+execution; for these statements planning costs more than running them. Not used
+behind a transaction-pooling PgBouncer (db.prepares_statements), which hands each
+transaction to any server connection, where the statement was never prepared.
 """
 
 import re
@@ -36,7 +21,12 @@ STALE_STATEMENT_CODES = frozenset({"26000", "0A000"})
 
 
 def prepared(statement):
-    """Mark a statement built once (module level or cached) to run prepared."""
+    """Mark a statement built once (module level or cached) to run prepared.
+
+    On each pooled connection it is PREPAREd the first time it runs there, then
+    sent as `EXECUTE name(parameters)`; PostgreSQL keeps a generic plan once it
+    is as good. Mark only statements whose text does not change with the
+    request, so that each connection holds a few dozen at most."""
     return statement.execution_options(**{OPTION: True})
 
 
@@ -84,8 +74,10 @@ def _run_prepared(conn, cursor, statement, parameters, context, executemany):
 
 
 def _stale_statement_is_a_lost_connection(context):
-    """handle_error: a gone or stale prepared statement is handled as a dropped
-    connection: the pool replaces the connection, the request answers 503."""
+    """handle_error: a gone or stale prepared statement (a migration changed a
+    column's type while this worker ran) is handled as a dropped connection: the
+    pool replaces it, the request answers 503 with Retry-After, and the next one
+    prepares again on a fresh connection."""
     code = getattr(context.original_exception, "pgcode", None)
     execution = context.execution_context
     if (

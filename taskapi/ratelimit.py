@@ -1,14 +1,7 @@
-"""Per-user rate limiting of /api, with flask-limiter.
-
-One budget per user for the whole API (`API_RATE_LIMIT`, default 1000/minute), counted
-after authentication so the key is the token's user id: a user never uses up another
-user's budget, even behind one NAT. Requests refused with 401 are not counted (they
-cost one HMAC check and no database work). The health endpoints and CORS preflights
-are never limited. Storage is flask-limiter's `RATELIMIT_STORAGE_URI`: `memory://`
-(one process) or `redis://...` (several workers or instances share one count).
-
-Every counted response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
-`X-RateLimit-Reset` (Unix time, seconds); a 429 also carries `Retry-After` (seconds).
+"""Per-user rate limiting of /api, with flask-limiter: one budget per user
+(`API_RATE_LIMIT`), counted after authentication, so users behind one NAT do not
+share it and 401s, CORS preflights and the health endpoints are not counted.
+Counted responses carry `X-RateLimit-*`; a 429 also carries `Retry-After`.
 """
 
 import math
@@ -25,9 +18,7 @@ EXTENSION = "taskapi.ratelimit"
 class SweptMemoryStorage(MemoryStorage):
     """What `memory://` means here: limits' in-process counters, with the counters
     of ended windows dropped by the requests themselves, at most once a second,
-    rather than by the timer thread the stock storage starts again every 10 ms
-    under load (its thread starts were about 5% of a loaded worker's GIL time).
-    A counter read after its window has ended starts again from 0, as before.
+    rather than by a timer thread the stock storage keeps starting under load.
     Counts for fixed windows (the strategy config.py sets)."""
 
     STORAGE_SCHEME = ["taskapi-memory"]

@@ -11,9 +11,8 @@ from .models import DEFAULT_PRIORITY, PRIORITIES, Task
 
 READ_ONLY_FIELDS = ("id", "user_id", "created_at", "updated_at", "completed_at")
 MAX_TAGS = 20
-MAX_PAGE_OFFSET = (
-    2**31 - 1
-)  # deeper pages are refused, not sent to the database as OFFSET
+# Deeper pages are refused (422) rather than sent to the database as an OFFSET.
+MAX_PAGE_OFFSET = 2**31 - 1
 
 _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}"  # date
@@ -145,12 +144,11 @@ class TaskSchema(ma.Schema):
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
 
+    # Written out: marshmallow's walk over the fields is several times slower
+    # on a page of tasks (bench/seams.py).
     def _serialize(self, obj, *, many=False):
-        """The fields above, written out for a Task, or for a row read with
-        queries.task_columns(): what marshmallow's generic field-by-field walk
-        gives for a Task (tests/test_serialisation.py holds them equal, and the
-        row's dump to the Task's), at a fraction of its cost on every response
-        that carries tasks. Rows are only dumped whole (no `only=`)."""
+        """The fields above for a Task or a row of queries.task_columns(), as
+        marshmallow writes them for a Task (tests/test_serialisation.py)."""
         if many and obj is not None:
             return [self._serialize(item) for item in obj]
         if not isinstance(obj, (Task, Row)) or set(self.dump_fields) != _TASK_FIELDS:
@@ -234,6 +232,9 @@ class TaskQuerySchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE  # unknown query parameters are ignored
 
+    # Every other field is a filter, applied by listing.FILTERS (`search` is `q`).
+    NOT_FILTERS = frozenset({"page", "per_page", "sort", "search"})
+
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 100))
     completed = QueryBoolean()
@@ -256,6 +257,10 @@ class TaskQuerySchema(ma.Schema):
         validate=validate.OneOf(SORTS),
         metadata={"description": "A leading `-` means descending."},
     )
+
+    @classmethod
+    def filter_names(cls) -> list[str]:
+        return [name for name in cls._declared_fields if name not in cls.NOT_FILTERS]
 
     @ma.validates_schema
     def page_within_reach(self, data, **kwargs):

@@ -1,16 +1,7 @@
-"""Security headers on every response.
-
-- `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer` everywhere.
-- `Cache-Control: no-store` on every /api response, errors included: they carry one
-  user's data and must not be kept by browsers or shared caches.
-- `Content-Security-Policy: default-src 'none'; frame-ancestors 'none'` on everything
-  that is not an HTML page: a JSON answer never needs to load anything. HTML pages
-  (/docs, /redoc) set their own policy.
-- `Vary: Origin` everywhere: CORS headers depend on the request's Origin, so a
-  shared cache must not hand one origin's answer to another.
-- No `Server` header from the app: gunicorn sends a bare `Server: gunicorn` (no
-  version). Werkzeug's development server (`flask run`, development only) announces
-  `Werkzeug/x.y Python/x.y` whatever the app does.
+"""Security headers on every response: nosniff and no referrer everywhere, and
+`Vary: Origin` (CORS answers depend on it); `Cache-Control: no-store` on /api, whose
+answers carry one user's data; a CSP that loads nothing on all but the HTML doc pages,
+which set their own. No `Server` header is added (gunicorn's names no version).
 """
 
 from flask import request

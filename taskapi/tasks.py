@@ -33,31 +33,29 @@ blp = Blueprint(
 STRING = {"schema": {"type": "string"}}
 
 
-def document(view, rule: str):
-    """Add the bearer security scheme and the error responses that can happen to
-    every method of a view, for the OpenAPI document (422 comes from arguments)."""
-    for method in view.methods:
-        statuses = [401, 403, 503]  # 403: /api/<user_id>/... naming another user
-        if method in ("POST", "PUT", "PATCH"):
-            statuses += [400, 413, 415]
-        if "<task_id>" in rule:
-            statuses.append(404)
-        if method in ("PUT", "PATCH", "DELETE"):
-            statuses.append(412)
-        func = getattr(view, method.lower())
-        documented = blp.doc(security=BEARER_AUTH)(func)
-        for status in statuses:
-            documented = blp.alt_response(status, response=HTTPStatus(status).name)(
-                documented
-            )
-        func._apidoc = documented._apidoc  # the docs, without the wrappers' calls
+@blp.url_value_preprocessor
+def set_aside_path_user(_endpoint, values):
+    """/api/<user_id>/...: the path's user is for auth.authenticate to compare
+    with the token's (403 if they differ); the views use g.user_id alone."""
+    g.path_user_id = values.pop("user_id", None)
+
+
+def doc_errors(*statuses):
+    """Document the bearer token and the errors a method answers: `statuses`, and
+    those of every route (401; 403 for another user's path; 503 database down).
+    422 is documented by the method's arguments."""
+    return blp.doc(
+        security=BEARER_AUTH,
+        responses={
+            status: HTTPStatus(status).name for status in (401, 403, 503, *statuses)
+        },
+    )
 
 
 def route(rule: str, endpoint: str):
     """Route a view at both /api/<user_id><rule> and /api<rule>."""
 
     def decorator(view):
-        document(view, rule)
         blp.route(f"/<user_id>{rule}", endpoint=f"user_{endpoint}")(view)
         return blp.route(rule, endpoint=endpoint)(view)
 
@@ -68,6 +66,7 @@ def route(rule: str, endpoint: str):
 class Tasks(MethodView):
     @blp.arguments(TaskQuerySchema(), location="query")
     @blp.response(200, TaskSchema(many=True), headers=PAGINATION_HEADERS)
+    @doc_errors()
     def get(self, query):
         """List the user's tasks: filtered, sorted (newest first) and paginated"""
         tasks, total = listing.list_tasks(g.user_id, query)
@@ -77,6 +76,7 @@ class Tasks(MethodView):
     @blp.arguments(TaskCreateSchema())
     @blp.response(201, TaskSchema, headers={"Location": STRING, "ETag": STRING})
     @blp.alt_response(409, description="Idempotency-Key reused with another body")
+    @doc_errors(400, 413, 415)
     def post(self, headers, fields):
         """Create a task (once per Idempotency-Key, if one is sent)"""
         key = headers.get("idempotency_key")
@@ -94,6 +94,7 @@ class Tasks(MethodView):
 class TaskById(MethodView):
     @blp.response(200, TaskSchema, headers={"ETag": STRING})
     @blp.alt_response(304, description="Not modified: If-None-Match names the ETag")
+    @doc_errors(404)
     def get(self, task_id):
         """Get a task"""
         task = queries.get_task(g.user_id, task_id)
@@ -104,6 +105,7 @@ class TaskById(MethodView):
 
     @blp.arguments(TaskUpdateSchema())
     @blp.response(200, TaskSchema, headers={"ETag": STRING})
+    @doc_errors(400, 404, 412, 413, 415)
     def put(self, fields, task_id):
         """Update a task: the fields given are applied, the rest are kept"""
         task = queries.update_task(g.user_id, task_id, fields, if_match())
@@ -111,12 +113,14 @@ class TaskById(MethodView):
 
     @blp.arguments(TaskUpdateSchema())
     @blp.response(200, TaskSchema, headers={"ETag": STRING})
+    @doc_errors(400, 404, 412, 413, 415)
     def patch(self, fields, task_id):
         """Update a task (same as PUT)"""
         task = queries.update_task(g.user_id, task_id, fields, if_match())
         return task, {"ETag": etag_of(task)}
 
     @blp.response(204)
+    @doc_errors(404, 412)
     def delete(self, task_id):
         """Delete a task (kept as soft-deleted; 404 from then on)"""
         queries.soft_delete(g.user_id, task_id, if_match())
@@ -126,6 +130,7 @@ class TaskById(MethodView):
 class TaskCompletion(MethodView):
     @blp.arguments(CompletionSchema())
     @blp.response(200, TaskSchema, headers={"ETag": STRING})
+    @doc_errors(400, 404, 412, 413, 415)
     def patch(self, body, task_id):
         """Toggle completion (no body), or set it with {"completed": true|false}"""
         task = queries.set_completed(

@@ -247,11 +247,13 @@ def test_gunicorn_binds_port_and_runs_web_concurrency_threaded_workers(env):
     assert settings["reuse_port"] is True
 
 
-def test_gunicorn_defaults_to_port_5000_and_workers_from_the_cpu_count(env):
+def test_gunicorn_defaults_suit_a_dyno_on_a_shared_host(env):
     settings = gunicorn_settings(env)
 
     assert settings["bind"] == "0.0.0.0:5000"
-    assert settings["workers"] == max(2, os.cpu_count())
+    # one per CPU, but 2 to 4 whatever the host reports
+    assert settings["workers"] == min(4, max(2, os.cpu_count()))
+    assert settings["pin_workers"] is False  # GUNICORN_PIN_WORKERS=1 turns it on
 
 
 @pytest.mark.parametrize("value", ["0", "two", "-1"])
@@ -321,7 +323,8 @@ def worker_cpus(pid_file, count, until=lambda workers: True):
 def test_each_gunicorn_worker_runs_on_a_cpu_of_its_own(database_uri, tmp_path):
     pid_file = tmp_path / "gunicorn.pid"
     options = ("--workers=2", f"--pid={pid_file}")
-    with gunicorn(database_uri, tmp_path / "gunicorn.log", *options):
+    log = tmp_path / "gunicorn.log"
+    with gunicorn(database_uri, log, *options, GUNICORN_PIN_WORKERS="1"):
         pinned = worker_cpus(pid_file, 2, until=each_on_one_cpu)
         assert len(set.union(*pinned.values())) == 2
 
@@ -341,10 +344,14 @@ def each_on_one_cpu(workers) -> bool:
 
 @pytest.mark.parametrize(
     "workers, variables",
-    [(2, {"GUNICORN_PIN_WORKERS": "0"}), (len(CPUS) + 1, {})],
-    ids=["turned-off", "more-workers-than-cpus"],
+    [
+        (2, {}),
+        (2, {"GUNICORN_PIN_WORKERS": "0"}),
+        (len(CPUS) + 1, {"GUNICORN_PIN_WORKERS": "1"}),
+    ],
+    ids=["by-default", "turned-off", "more-workers-than-cpus"],
 )
-def test_workers_are_left_to_the_kernel_when_pinning_is_off_or_cannot_spread(
+def test_workers_are_left_to_the_kernel_unless_pinning_is_on_and_can_spread(
     database_uri, tmp_path, workers, variables
 ):
     pid_file = tmp_path / "gunicorn.pid"

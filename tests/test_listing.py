@@ -7,10 +7,13 @@ from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from marshmallow import fields
 from sqlalchemy import update
 
 from taskapi.db import Session
+from taskapi.listing import FILTERS, check_filters
 from taskapi.models import Task
+from taskapi.schemas import TaskQuerySchema
 from tests.helpers import assert_error, exposed_headers, sent_statements
 
 SORT_KEYS = ("created_at", "updated_at", "due_date", "priority", "title")
@@ -531,3 +534,16 @@ def test_tag_filter_uses_jsonb_containment_on_postgres(alice, statements):
     alice.get("/tasks?tag=home")
 
     assert "@>" in statements[-1]
+
+
+def test_every_filter_of_the_query_schema_has_its_condition():
+    assert set(FILTERS) == set(TaskQuerySchema.filter_names())
+    check_filters()  # what importing the listing does
+
+
+def test_a_filter_added_to_the_schema_without_a_condition_stops_the_start():
+    class WithOverdue(TaskQuerySchema):
+        overdue = fields.Boolean()
+
+    with pytest.raises(RuntimeError, match="WithOverdue filters with no condition"):
+        check_filters(WithOverdue)
