@@ -3,7 +3,9 @@
 The database is PostgreSQL when TEST_DATABASE_URL names one (scripts/test starts
 a throwaway server and sets it), else a SQLite file. Each pytest-xdist worker gets
 its own database, migrated with Alembic exactly as production is. Every test gets
-users with fresh ids, so tests never see each other's tasks.
+users with fresh ids, so tests never see each other's tasks. With TEST_PGBOUNCER_URL
+too (scripts/test's third pass), the app, its migrations and the servers the tests start
+reach that database through PgBouncer, with DATABASE_POOL=pgbouncer.
 """
 
 import contextlib
@@ -34,19 +36,29 @@ from taskapi.db import Session, get_engine
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
 SECRET = "tests-secret-" * 5  # 65 bytes: long enough for every HMAC size
 on_postgres = bool(TEST_DATABASE_URL and TEST_DATABASE_URL.startswith("postgres"))
+# A transaction-pooling PgBouncer in front of TEST_DATABASE_URL's server
+TEST_PGBOUNCER_URL = os.environ.get("TEST_PGBOUNCER_URL") or None
+through_pgbouncer = bool(on_postgres and TEST_PGBOUNCER_URL)
 
 
 def pytest_report_header(config):
+    if through_pgbouncer:
+        return f"database: PostgreSQL through PgBouncer ({TEST_PGBOUNCER_URL})"
     return f"database: {'PostgreSQL' if on_postgres else 'SQLite'}"
 
 
 def pytest_collection_modifyitems(config, items):
-    if on_postgres:
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL: runs in the PostgreSQL pass")
     for item in items:
-        if "postgres_only" in item.keywords:
-            item.add_marker(skip)
+        no_pgbouncer = item.get_closest_marker("no_pgbouncer")
+        if not on_postgres and "postgres_only" in item.keywords:
+            reason = "needs PostgreSQL: runs in the PostgreSQL pass"
+        elif through_pgbouncer and no_pgbouncer:
+            reason = f"not through PgBouncer: {no_pgbouncer.args[0]}"
+        elif not through_pgbouncer and "pgbouncer_only" in item.keywords:
+            reason = "needs PgBouncer: runs in the PgBouncer pass"
+        else:
+            continue
+        item.add_marker(pytest.mark.skip(reason=reason))
 
 
 BROWSER_TESTS = "tests/test_browser"  # tests/test_browser*.py
@@ -92,7 +104,14 @@ def database_uri(tmp_path_factory, worker_id):
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
         return
     with fresh_database(f"taskapi_test_{worker_id}") as url:
-        yield url
+        yield through_the_pooler(url) if through_pgbouncer else url
+
+
+def through_the_pooler(url: str) -> str:
+    """The same database reached through TEST_PGBOUNCER_URL's PgBouncer."""
+    pooler = make_url(database_url(TEST_PGBOUNCER_URL))
+    url = make_url(url).set(host=pooler.host, port=pooler.port)
+    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -102,6 +121,8 @@ def config_class(database_uri):
             super().__init__(instance_path)
             self.SQLALCHEMY_DATABASE_URI = database_uri
             self.JWT_SECRET_KEY = SECRET
+            if through_pgbouncer:
+                self.DATABASE_POOL = "pgbouncer"
 
     return Config
 
@@ -157,6 +178,7 @@ def gunicorn(database_uri, log_path, *options, **env):
         "APP_ENV": "testing",
         "DATABASE_URL": database_uri,
         "BETTER_AUTH_SECRET": SECRET,
+        **({"DATABASE_POOL": "pgbouncer"} if through_pgbouncer else {}),
         **env,
     }
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *options]

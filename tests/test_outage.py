@@ -29,7 +29,10 @@ import pytest
 
 from tests.conftest import SECRET, make_token, new_user_id
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.no_pgbouncer("it stops and starts a cluster of its own"),
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 
