@@ -84,7 +84,10 @@ def test_the_gunicorn_servers_of_the_tests_go_through_pgbouncer(
     user_id = new_user_id("carol")
     database = make_url(database_uri).database
     log_path = tmp_path / "gunicorn.log"
-    with admin_console() as console, gunicorn(database_uri, log_path) as port:
+    with (
+        admin_console() as console,
+        gunicorn(database_uri, log_path, "--workers=1") as port,
+    ):
         before = transactions_seen(console, database)
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         headers = {"Authorization": f"Bearer {make_token(user_id)}"}
