@@ -2,8 +2,10 @@
 
 The database is PostgreSQL when TEST_DATABASE_URL names one (scripts/test starts a
 throwaway server), else a SQLite file; each xdist worker gets its own, migrated
-with Alembic as in production. Users get fresh ids, so tests never see each
-other's tasks. Plain helpers (not fixtures) are in tests/helpers.py.
+with Alembic as in production. With TEST_PGBOUNCER_URL too (scripts/test's third
+pass), the app and the servers the tests start reach it through PgBouncer. Users
+get fresh ids, so tests never see each other's tasks. Plain helpers (not fixtures)
+are in tests/helpers.py.
 """
 
 import json
@@ -21,6 +23,7 @@ from tests.helpers import (
     CHROMIUM,
     CHROMIUM_FLAGS,
     SECRET,
+    TEST_PGBOUNCER_URL,
     User,
     config_with,
     gunicorn,
@@ -28,21 +31,30 @@ from tests.helpers import (
     new_user_id,
     on_postgres,
     own_database,
+    through_pgbouncer,
+    through_the_pooler,
     werkzeug_server,
 )
 
 
 def pytest_report_header(config):
+    if through_pgbouncer:
+        return f"database: PostgreSQL through PgBouncer ({TEST_PGBOUNCER_URL})"
     return f"database: {'PostgreSQL' if on_postgres else 'SQLite'}"
 
 
 def pytest_collection_modifyitems(config, items):
-    if on_postgres:
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL: runs in the PostgreSQL pass")
     for item in items:
-        if "postgres_only" in item.keywords:
-            item.add_marker(skip)
+        no_pgbouncer = item.get_closest_marker("no_pgbouncer")
+        if not on_postgres and "postgres_only" in item.keywords:
+            reason = "needs PostgreSQL: runs in the PostgreSQL pass"
+        elif through_pgbouncer and no_pgbouncer:
+            reason = f"not through PgBouncer: {no_pgbouncer.args[0]}"
+        elif not through_pgbouncer and "pgbouncer_only" in item.keywords:
+            reason = "needs PgBouncer: runs in the PgBouncer pass"
+        else:
+            continue
+        item.add_marker(pytest.mark.skip(reason=reason))
 
 
 BROWSER_TESTS = "tests/test_browser"  # tests/test_browser*.py
@@ -69,13 +81,17 @@ def database_uri(tmp_path_factory, worker_id):
     """This xdist worker's own database (PostgreSQL) or file (SQLite)."""
     sqlite_file = tmp_path_factory.mktemp("db") / "test.sqlite3"
     with own_database(f"taskapi_test_{worker_id}", sqlite_file) as url:
-        yield url
+        yield through_the_pooler(url) if through_pgbouncer else url
 
 
 @pytest.fixture(scope="session")
 def config_class(database_uri):
+    pooled = {"DATABASE_POOL": "pgbouncer"} if through_pgbouncer else {}
     return config_with(
-        TestingConfig, SQLALCHEMY_DATABASE_URI=database_uri, JWT_SECRET_KEY=SECRET
+        TestingConfig,
+        SQLALCHEMY_DATABASE_URI=database_uri,
+        JWT_SECRET_KEY=SECRET,
+        **pooled,
     )
 
 

@@ -33,6 +33,9 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
 SECRET = "tests-secret-" * 5  # 65 bytes: long enough for every HMAC size
 on_postgres = bool(TEST_DATABASE_URL and TEST_DATABASE_URL.startswith("postgres"))
 ROOT = Path(__file__).resolve().parent.parent
+# A transaction-pooling PgBouncer in front of TEST_DATABASE_URL's server
+TEST_PGBOUNCER_URL = os.environ.get("TEST_PGBOUNCER_URL") or None
+through_pgbouncer = bool(on_postgres and TEST_PGBOUNCER_URL)
 
 
 # Tokens and users -------------------------------------------------------------
@@ -155,6 +158,7 @@ def gunicorn(database_uri, log_path, *options, **env):
         "APP_ENV": "testing",
         "DATABASE_URL": database_uri,
         "BETTER_AUTH_SECRET": SECRET,
+        **({"DATABASE_POOL": "pgbouncer"} if through_pgbouncer else {}),
         **env,
     }
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *options]
@@ -300,6 +304,13 @@ def fresh_database(name):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def through_the_pooler(url: str) -> str:
+    """The same database reached through TEST_PGBOUNCER_URL's PgBouncer."""
+    pooler = make_url(database_url(TEST_PGBOUNCER_URL))
+    url = make_url(url).set(host=pooler.host, port=pooler.port)
+    return url.render_as_string(hide_password=False)
 
 
 @contextlib.contextmanager

@@ -25,7 +25,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.helpers import LiveUser, gunicorn_server, make_token, new_user_id
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.no_pgbouncer("exercises HTTP, not the way to the database"),
+]
 
 FRONTEND = Path(__file__).resolve().parent / "frontend"
 FRONTEND_PORT = 3000  # where `next dev` serves a frontend

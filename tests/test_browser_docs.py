@@ -16,7 +16,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.helpers import ROOT, LiveUser, new_user_id
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.no_pgbouncer("exercises HTTP, not the way to the database"),
+]
 
 ARTIFACTS = ROOT / "test-artifacts"
 

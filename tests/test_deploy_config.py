@@ -268,6 +268,7 @@ def test_gunicorn_refuses_a_pinning_switch_other_than_0_or_1(env, value):
         gunicorn_settings(env, GUNICORN_PIN_WORKERS=value)
 
 
+@pytest.mark.no_pgbouncer("the app keeps no pool of its own behind PgBouncer")
 def test_after_fork_a_worker_gets_a_fresh_pool(env, app, monkeypatch):
     """The pool the master had (and any connection in it) is left to the master."""
     engine = get_engine(app)

@@ -31,7 +31,10 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.helpers import User, bearer, make_token, new_user_id
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.no_pgbouncer("exercises HTTP, not the way to the database"),
+]
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 CHECKS = [

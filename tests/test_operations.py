@@ -175,6 +175,7 @@ def terminate_backends(engine, condition: str, **parameters) -> None:
 
 
 @pytest.mark.postgres_only
+@pytest.mark.no_pgbouncer("a backend serves one transaction, not one connection")
 def test_a_connection_lost_after_the_answer_still_delivers_it(
     make_app, config_class, database_uri
 ):
@@ -218,6 +219,7 @@ def test_connections_the_server_closed_while_idle_are_replaced(
 
 
 @pytest.mark.postgres_only
+@pytest.mark.no_pgbouncer("the app keeps no pool of its own behind PgBouncer")
 def test_no_free_connection_in_the_pool_answers_503(
     make_app, config_class, alice, monkeypatch
 ):

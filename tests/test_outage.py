@@ -36,7 +36,10 @@ from tests.helpers import (
     wait_until,
 )
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.no_pgbouncer("it stops and starts a cluster of its own"),
+]
 
 
 def procfile() -> dict[str, str]:

@@ -9,7 +9,10 @@ from taskapi.db import Session, get_engine
 from taskapi.prepared import prepared
 from tests.helpers import User, assert_error, new_user_id, sent_statements
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.no_pgbouncer("nothing is prepared behind PgBouncer"),
+]
 
 
 def test_a_users_everyday_requests_run_prepared(app, alice):
