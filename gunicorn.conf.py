@@ -38,7 +38,9 @@ bind = f"0.0.0.0:{_int_env('PORT', 5000)}"
 # sync workers; threads cover the time a request waits on the database, so one
 # process per CPU (at least 2, so one busy worker never stalls the service) is enough.
 workers = _int_env("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count()))
-worker_class = "gthread"
+# gthread, answering the requests gunicorn itself refuses (a request line or
+# headers over the limits below, unparsable HTTP) with the contract's JSON error.
+worker_class = "taskapi.gunicorn_worker.JSONErrorWorker"
 threads = _int_env("GUNICORN_THREADS", 4)
 pin_workers = _switch_env("GUNICORN_PIN_WORKERS", True)
 # Build the app once in the master: a bad configuration (no secret, bad
@@ -64,10 +66,13 @@ errorlog = "-"
 # which two servers on one machine would fight over; PaaS dynos have no use for it.
 control_socket_disable = True
 # gunicorn answers a header line longer than limit_request_field_size itself, with
-# an HTML page a frontend cannot parse. At 128 KiB such requests reach the app,
-# which answers JSON: an Authorization header over 8 KiB is a 431, a bad token of
-# any size a 401. Past 128 KiB gunicorn still refuses, so memory stays bounded.
+# no CORS headers, so a browser cannot read it. At 128 KiB such requests reach the
+# app, which answers with them: an Authorization header over 8 KiB is a 431, a bad
+# token of any size a 401. Past 128 KiB gunicorn still refuses, so memory stays bounded.
 limit_request_field_size = 128 * 1024
+# The longest request line gunicorn will read with a bound (0 would read without
+# one): room for a listing with many filters; past it a 414 from the worker above.
+limit_request_line = 8190
 # X-Forwarded-* is trusted from FORWARDED_ALLOW_IPS (gunicorn reads it; default
 # 127.0.0.1). The API builds no absolute URLs, so PaaS routers need nothing more.
 
