@@ -37,7 +37,8 @@ def document(view, rule: str):
     """Add the bearer security scheme and the error responses that can happen to
     every method of a view, for the OpenAPI document (422 comes from arguments)."""
     for method in view.methods:
-        statuses = [401, 403, 503]  # 403: /api/<user_id>/... naming another user
+        # 403: /api/<user_id>/... naming another user; 414: a URL past gunicorn's limit
+        statuses = [401, 403, 414, 503]
         if method in ("POST", "PUT", "PATCH"):
             statuses += [400, 413, 415]
         if "<task_id>" in rule:
@@ -124,7 +125,7 @@ class TaskById(MethodView):
 
 @route("/tasks/<task_id>/complete", "task_completion")
 class TaskCompletion(MethodView):
-    @blp.arguments(CompletionSchema())
+    @blp.arguments(CompletionSchema(), required=False)
     @blp.response(200, TaskSchema, headers={"ETag": STRING})
     def patch(self, body, task_id):
         """Toggle completion (no body), or set it with {"completed": true|false}"""
