@@ -36,8 +36,9 @@ bind = f"0.0.0.0:{_int_env('PORT', 5000)}"
 # One process per CPU, 2 to 4: a container often sees all of its host's CPUs, and
 # each worker costs memory and its own database pool. WEB_CONCURRENCY sets it exactly.
 workers = _int_env("WEB_CONCURRENCY", min(4, max(2, multiprocessing.cpu_count())))
-# Threads cover the time a request waits on the database (one connection each).
-worker_class = "gthread"
+# gthread (threads cover the time a request waits on the database, one connection
+# each), answering what gunicorn itself refuses with the contract's JSON error.
+worker_class = "taskapi.gunicorn_worker.JSONErrorWorker"
 threads = _int_env("GUNICORN_THREADS", 4)
 # Off: on a shared host a pinned worker cannot move off a CPU its neighbours keep busy.
 pin_workers = _switch_env("GUNICORN_PIN_WORKERS", False)
@@ -62,11 +63,15 @@ errorlog = "-"
 # gunicorn's control socket is one path per user ($HOME/.gunicorn), which two
 # servers on one host would fight over; a dyno has no use for it.
 control_socket_disable = True
-# A header line over this limit gets gunicorn's HTML error page; up to it, the app
-# answers JSON (an Authorization header over 8 KiB is a 431, a bad token a 401).
+# Up to this, a long header reaches the app, which answers JSON with CORS headers
+# (an Authorization header over 8 KiB is a 431, a bad token a 401); past it the
+# worker above answers 431, so memory stays bounded.
 limit_request_field_size = 128 * 1024
+# The longest request line gunicorn will read with a bound (0 would read without
+# one): room for a listing with many filters; past it a 414 from the worker above.
+limit_request_line = 8190
 # X-Forwarded-* is trusted from FORWARDED_ALLOW_IPS (gunicorn reads it; default
-# 127.0.0.1). The API builds no absolute URLs, so PaaS routers need nothing more.
+# 127.0.0.1): behind a PaaS router set it to * so the listing's Link URLs say https.
 
 
 def pre_fork(server, worker):

@@ -10,6 +10,7 @@ import click
 import jwt
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.util import CommandError
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
@@ -55,6 +56,16 @@ def db_downgrade(revision):
 def db_current():
     """Show the revision the database is at."""
     command.current(alembic_config(), verbose=False)
+
+
+@db_cli.command("check")
+def db_check():
+    """Fail if the models and the migrated database differ (autogenerate finds
+    something to do): a model change that needs a migration, or the reverse."""
+    try:
+        command.check(alembic_config())
+    except CommandError as error:  # the differences, or a database not at head
+        raise click.ClickException(str(error)) from None
 
 
 @db_cli.command("revision")

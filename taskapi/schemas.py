@@ -33,11 +33,38 @@ def _rfc3339(value: datetime | None) -> str | None:
 
 
 class Text(fields.String):
-    """A string of Unicode text: no NUL, no lone surrogates; optionally trimmed."""
+    """A string of Unicode text: no NUL, no lone surrogates; optionally trimmed.
+
+    A trimmed field checks its `validate.Length` on the trimmed text. The OpenAPI
+    document cannot say "after trimming", so it states the rule in words, and of
+    the limits only `minLength`, which the untrimmed string must meet too."""
 
     def __init__(self, *, strip: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.strip = strip
+        self.trimmed_lengths = []
+        if strip:
+            self.trimmed_lengths = [
+                v for v in self.validators if isinstance(v, validate.Length)
+            ]
+            self.validators = [
+                v for v in self.validators if v not in self.trimmed_lengths
+            ]
+            self.metadata = {**self.metadata, **self._document(self.trimmed_lengths)}
+
+    def _document(self, lengths) -> dict:
+        rule = "Trimmed of surrounding white space"
+        for length in lengths:
+            if length.max is None:
+                rule += f", then at least {length.min} characters"
+            elif not length.min:
+                rule += f", then at most {length.max} characters"
+            else:
+                rule += f", then {length.min}-{length.max} characters"
+        described = self.metadata.get("description")
+        docs = {"description": f"{described} {rule}." if described else f"{rule}."}
+        minimum = max((length.min or 0 for length in lengths), default=0)
+        return {**docs, "minLength": minimum} if minimum else docs
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
@@ -47,7 +74,12 @@ class Text(fields.String):
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise ValidationError("Must be valid Unicode text.") from None
-        return value.strip() if self.strip else value
+        if not self.strip:
+            return value
+        value = value.strip()
+        for length in self.trimmed_lengths:
+            length(value)
+        return value
 
 
 class StrictBoolean(fields.Boolean):

@@ -42,12 +42,13 @@ def set_aside_path_user(_endpoint, values):
 
 def doc_errors(*statuses):
     """Document the bearer token and the errors a method answers: `statuses`, and
-    those of every route (401; 403 for another user's path; 503 database down).
-    422 is documented by the method's arguments."""
+    those of every route (401; 403 for another user's path; 414 a URL past
+    gunicorn's limit; 503 database down). 422 is documented by the arguments."""
     return blp.doc(
         security=BEARER_AUTH,
         responses={
-            status: HTTPStatus(status).name for status in (401, 403, 503, *statuses)
+            status: HTTPStatus(status).name
+            for status in (401, 403, 414, 503, *statuses)
         },
     )
 
@@ -128,7 +129,7 @@ class TaskById(MethodView):
 
 @route("/tasks/<task_id>/complete", "task_completion")
 class TaskCompletion(MethodView):
-    @blp.arguments(CompletionSchema())
+    @blp.arguments(CompletionSchema(), required=False)
     @blp.response(200, TaskSchema, headers={"ETag": STRING})
     @doc_errors(400, 404, 412, 413, 415)
     def patch(self, body, task_id):

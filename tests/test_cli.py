@@ -15,6 +15,7 @@ COMMANDS = [
     ["db", "upgrade"],
     ["db", "downgrade"],
     ["db", "current"],
+    ["db", "check"],
     ["create-token"],
     ["seed-demo"],
     ["purge-deleted"],
