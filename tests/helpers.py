@@ -148,10 +148,11 @@ def listening(port) -> bool:
 
 
 @contextlib.contextmanager
-def gunicorn(database_uri, log_path, *options, **env):
+def gunicorn_process(database_uri, log_path, *options, **env):
     """The app served by a real gunicorn with the project's gunicorn.conf.py (plus
     `options`, and `env` in its environment) on a free loopback port, against the
-    test database; yields the port."""
+    test database; yields the master's Popen (for tests that signal it) and the
+    port."""
     port = free_port()
     env = {
         **os.environ,
@@ -179,10 +180,18 @@ def gunicorn(database_uri, log_path, *options, **env):
         )
         if server.poll() is not None:
             pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
-        yield port
+        yield server, port
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        if server.poll() is None:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def gunicorn(database_uri, log_path, *options, **env):
+    """gunicorn_process's server; yields its port."""
+    with gunicorn_process(database_uri, log_path, *options, **env) as (_server, port):
+        yield port
 
 
 @contextlib.contextmanager

@@ -17,15 +17,10 @@ wait, and the lock is released only afterwards. Then:
 - gunicorn exits with status 0 within its graceful_timeout.
 """
 
-import contextlib
 import http.client
 import json
-import os
 import runpy
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 
@@ -35,11 +30,10 @@ from sqlalchemy.pool import NullPool
 
 from tests.helpers import (
     ROOT,
-    SECRET,
-    free_port,
+    bearer,
+    gunicorn_process,
     make_token,
     new_user_id,
-    through_pgbouncer,
 )
 
 pytestmark = pytest.mark.postgres_only
@@ -57,45 +51,6 @@ NOT_ACCEPTED = (
 )
 
 
-@contextlib.contextmanager
-def gunicorn_process(database_uri, log_path):
-    """gunicorn with gunicorn.conf.py on a free port, two workers; yields the
-    Popen and the port, so that the test signals the master itself."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "APP_ENV": "testing",
-        "DATABASE_URL": database_uri,
-        "BETTER_AUTH_SECRET": SECRET,
-        "API_RATE_LIMIT": "100000/minute",
-        **({"DATABASE_POOL": "pgbouncer"} if through_pgbouncer else {}),
-    }
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            [*command, "--workers=2", f"--bind=127.0.0.1:{port}", "wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
-                time.sleep(0.1)
-        yield server, port
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait(timeout=30)
-
-
 class Client:
     """One user on one keep-alive connection (reopened after a failure), with a
     record of every request: its method, task id and title, then its status or
@@ -105,7 +60,7 @@ class Client:
         self.port = port
         self.user_id = new_user_id(name)
         self.headers = {
-            "Authorization": f"Bearer {make_token(self.user_id)}",
+            **bearer(make_token(self.user_id)),
             "Content-Type": "application/json",
         }
         self.connection = None
@@ -197,7 +152,9 @@ def test_sigterm_lets_in_flight_writes_finish_and_loses_no_acknowledged_write(
     admin = create_engine(database_uri, poolclass=NullPool)
     log_path = tmp_path / "gunicorn.log"
     failures = []
-    with gunicorn_process(database_uri, log_path) as (server, port):
+    with gunicorn_process(
+        database_uri, log_path, "--workers=2", API_RATE_LIMIT="100000/minute"
+    ) as (server, port):
         slow = [Client(port, f"slow{i}") for i in range(HELD)]
         slow_ids = [client.request("POST", "slow")["id"] for client in slow]
         writers = [Client(port, f"writer{i}") for i in range(WRITERS)]

@@ -10,7 +10,7 @@ import urllib.parse
 
 import pytest
 
-from tests.conftest import make_token
+from tests.helpers import make_token
 
 LIMIT = 8190  # gunicorn.conf.py's limit_request_line
 

@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from taskapi.db import get_engine
-from tests.conftest import fresh_database, on_postgres
+from tests.helpers import on_postgres, own_database
 
 NO_CHANGES = "No new upgrade operations detected."
 TRIGGERS = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'task_counts_%'"
@@ -18,21 +18,14 @@ TRIGGERS = "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'task_counts_%'"
 @pytest.fixture
 def empty_database(database_uri, tmp_path):
     """A database of its own, so migrating it up and down disturbs no other test."""
-    if not on_postgres:
-        yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
-        return
-    with fresh_database(f"{make_url(database_uri).database}_schema") as url:
+    name = f"{make_url(database_uri).database}_schema"
+    with own_database(name, tmp_path / "migrations.sqlite3") as url:
         yield url
 
 
 @pytest.fixture
-def fresh_app(make_app, config_class, empty_database):
-    class Config(config_class):
-        def __init__(self, instance_path="instance"):
-            super().__init__(instance_path)
-            self.SQLALCHEMY_DATABASE_URI = empty_database
-
-    app = make_app(Config)
+def fresh_app(make_app, empty_database):
+    app = make_app(SQLALCHEMY_DATABASE_URI=empty_database)
     yield app
     get_engine(app).dispose()  # so the database can be dropped
 

@@ -14,7 +14,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from taskapi.db import Session, begin_transaction, get_engine
-from tests.helpers import TEST_PGBOUNCER_URL, gunicorn, make_token, new_user_id
+from tests.helpers import (
+    TEST_PGBOUNCER_URL,
+    bearer,
+    gunicorn,
+    make_token,
+    new_user_id,
+)
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.pgbouncer_only]
 
@@ -90,7 +96,7 @@ def test_the_gunicorn_servers_of_the_tests_go_through_pgbouncer(
     ):
         before = transactions_seen(console, database)
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        headers = {"Authorization": f"Bearer {make_token(user_id)}"}
+        headers = bearer(make_token(user_id))
         connection.request("GET", f"/api/{user_id}/tasks", headers=headers)
         assert connection.getresponse().status == 200
         connection.close()
