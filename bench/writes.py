@@ -29,11 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers import SECRET, LiveServer, free_port  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from taskapi.config import database_url  # noqa: E402
+from tests.helpers import SECRET, LiveServer, free_port  # noqa: E402
 
 DATABASE = "taskapi_bench_writes"
 

@@ -11,6 +11,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from typing import NamedTuple
 
 from flask import current_app, g, request
 from flask_jwt_extended import get_jwt, get_jwt_header, verify_jwt_in_request
@@ -24,6 +25,8 @@ from jwt.exceptions import (
 )
 from werkzeug.exceptions import Forbidden, RequestHeaderFieldsTooLarge
 
+from . import better_auth
+from .better_auth import Subject, subject_of
 from .config import ASYMMETRIC_ALGORITHMS
 from .errors import error_response
 from .extensions import jwt
@@ -135,6 +138,14 @@ def keys_unavailable(exc: KeysUnavailable):
     )
 
 
+def better_auth_unreachable(exc: better_auth.Unreachable):
+    return error_response(
+        503,
+        "Better Auth's database cannot be reached to check the session; retry shortly.",
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
 def user_id_from_claims(claims: dict) -> str | None:
     """`sub`, else `user.id`; an opaque string of 1-255 characters, or None."""
     user_id = claims.get("sub")
@@ -146,10 +157,17 @@ def user_id_from_claims(claims: dict) -> str | None:
     return None
 
 
+class Identity(NamedTuple):
+    """Who a verified token names, and what it stands for in Better Auth."""
+
+    user_id: str
+    subject: Subject
+
+
 class VerifiedTokens:
-    """HS256 tokens that verified, by their exact Authorization header: the user
-    they name and the time (exp + leeway) they stop being accepted. A frontend
-    sends the same token with every request, whose next requests then skip the
+    """HS256 tokens that verified, by their exact Authorization header: who they
+    name and the time (exp + leeway) they stop being accepted. A frontend sends
+    the same token with every request, whose next requests then skip the
     decoding and the HMAC.
 
     Safe to remember because nothing about such a token can change while this
@@ -158,38 +176,40 @@ class VerifiedTokens:
     and `iat` passed already and stay passed). Tokens signed with published keys
     (JWKS) are not remembered: a key can be withdrawn from the set. At most
     `max_size` tokens are kept; the oldest entry makes room for a new one.
+    Whether the token's session still exists is not remembered here: that is
+    checked on every use (better_auth.check), cached for its own interval.
     """
 
     def __init__(self, leeway: float, max_size: int = 10_000):
         self.leeway = leeway
         self.max_size = max_size
         # OrderedDict: its get, pop and popitem are each atomic under the GIL
-        self._tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._tokens: OrderedDict[str, tuple[Identity, float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def user_for(self, authorization: str) -> str | None:
-        """The user of a remembered, unexpired token; None for any other token."""
+    def identity_for(self, authorization: str) -> Identity | None:
+        """Who a remembered, unexpired token names; None for any other token."""
         entry = self._tokens.get(authorization)
         if entry is None:
             return None
-        user_id, expires_at = entry
+        identity, expires_at = entry
         if time.time() < expires_at:
-            return user_id
+            return identity
         self._tokens.pop(authorization, None)
         return None
 
-    def remember(self, authorization: str, user_id: str, claims: dict) -> None:
+    def remember(self, authorization: str, identity: Identity, claims: dict) -> None:
         expires_at = float(claims["exp"]) + self.leeway
         with self._lock:
             if len(self._tokens) >= self.max_size:
-                # the oldest; KeyError: user_for() emptied it meanwhile
+                # the oldest; KeyError: identity_for() emptied it meanwhile
                 with contextlib.suppress(KeyError):
                     self._tokens.popitem(last=False)
-            self._tokens[authorization] = (user_id, expires_at)
+            self._tokens[authorization] = (identity, expires_at)
 
 
-def verified_user(authorization: str) -> str:
-    """Verify the request's token with flask-jwt-extended; the user it names."""
+def verified_identity(authorization: str) -> Identity:
+    """Verify the request's token with flask-jwt-extended; who it names."""
     try:
         verify_jwt_in_request()
         claims = get_jwt()
@@ -200,11 +220,12 @@ def verified_user(authorization: str) -> str:
         raise InvalidToken("Token claims are malformed.") from exc
     if user_id is None:
         raise InvalidToken("Token does not name a user (no usable `sub` or `user.id`).")
+    identity = Identity(user_id, subject_of(claims, user_id))
     if get_jwt_header().get("alg") == "HS256":
         current_app.extensions[VERIFIED_TOKENS_EXTENSION].remember(
-            authorization, user_id, claims
+            authorization, identity, claims
         )
-    return user_id
+    return identity
 
 
 def authenticate():
@@ -220,10 +241,11 @@ def authenticate():
             f"The Authorization header is over {MAX_AUTHORIZATION_LENGTH} characters; "
             "no token is that long."
         )
-    user_id = current_app.extensions[VERIFIED_TOKENS_EXTENSION].user_for(
+    identity = current_app.extensions[VERIFIED_TOKENS_EXTENSION].identity_for(
         authorization
-    ) or verified_user(authorization)
-    g.user_id = user_id
+    ) or verified_identity(authorization)
+    better_auth.check(identity.subject)
+    g.user_id = user_id = identity.user_id
     # /api/<user_id>/...: the path's user, set aside by the blueprint's
     # url_value_preprocessor (which runs before this hook); 403 after the 401s
     path_user = g.get("path_user_id")
@@ -267,3 +289,6 @@ def init_app(app, protected_blueprints) -> None:
     # PyJWT errors flask-jwt-extended has no handler for (a key PyJWT cannot use)
     app.register_error_handler(PyJWTError, lambda _exc: unauthorized("Token refused."))
     app.register_error_handler(KeysUnavailable, keys_unavailable)
+    better_auth.init_app(app)
+    app.register_error_handler(better_auth.Refused, lambda exc: unauthorized(str(exc)))
+    app.register_error_handler(better_auth.Unreachable, better_auth_unreachable)

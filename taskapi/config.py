@@ -152,6 +152,19 @@ class Config:
         self.JWT_JWKS_TIMEOUT = seconds("JWT_JWKS_TIMEOUT", 3, minimum=0.1)
         self.JWT_JWKS_CACHE_SECONDS = seconds("JWT_JWKS_CACHE_SECONDS", 300, minimum=1)
         self.JWT_JWKS_REFRESH_INTERVAL = seconds("JWT_JWKS_REFRESH_INTERVAL", 5)
+        # Better Auth's own database (better_auth.py): a token is accepted only
+        # while its session or user is there, checked once an interval.
+        self.BETTER_AUTH_DATABASE_URL = (
+            database_url(env["BETTER_AUTH_DATABASE_URL"])
+            if env.get("BETTER_AUTH_DATABASE_URL")
+            else None
+        )
+        self.BETTER_AUTH_CHECK_SECONDS = seconds("BETTER_AUTH_CHECK_SECONDS", 30)
+        self.BETTER_AUTH_TIMEOUT = seconds("BETTER_AUTH_TIMEOUT", 3, minimum=0.1)
+        self.BETTER_AUTH_USER_TABLE = env.get("BETTER_AUTH_USER_TABLE") or "user"
+        self.BETTER_AUTH_SESSION_TABLE = (
+            env.get("BETTER_AUTH_SESSION_TABLE") or "session"
+        )
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO").upper()
         # Connection pooling: see db.engine_options and .env.example.
         self.DATABASE_POOL = env.get("DATABASE_POOL", "auto").strip().lower()

@@ -117,7 +117,7 @@ def engine_options(url: str, config=None) -> dict:
         return options
     return options | {
         # A connection the server dropped is replaced at checkout (see
-        # _check_on_checkout): no SELECT 1 per request, as pool_pre_ping would send.
+        # check_on_checkout): no SELECT 1 per request, as pool_pre_ping would send.
         "pool_recycle": 300,  # Neon and PgBouncer close idle connections
         "pool_size": config.get("DATABASE_POOL_SIZE", 5),
         "max_overflow": config.get("DATABASE_MAX_OVERFLOW", 5),
@@ -139,7 +139,7 @@ def _has_pending_input(dbapi_connection) -> bool:
     return bool(poller.poll(0))
 
 
-def _check_on_checkout(dbapi_connection, record, _proxy):
+def check_on_checkout(dbapi_connection, record, _proxy):
     """The pessimistic disconnect check of SQLAlchemy's docs, without a round trip
     on the hot path: a connection the server closed is seen on its socket; one
     idle for a while (a silent network or NAT drop shows nothing) is pinged.
@@ -155,7 +155,7 @@ def _check_on_checkout(dbapi_connection, record, _proxy):
             raise DisconnectionError(f"ping failed: {error}") from error
 
 
-def _mark_last_use(_dbapi_connection, record):
+def mark_last_use(_dbapi_connection, record):
     record.info["last_used"] = time.monotonic()
 
 
@@ -186,8 +186,8 @@ def init_app(app) -> None:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     elif not isinstance(engine.pool, NullPool):
-        event.listen(engine, "checkout", _check_on_checkout)
-        event.listen(engine, "checkin", _mark_last_use)
+        event.listen(engine, "checkout", check_on_checkout)
+        event.listen(engine, "checkin", mark_last_use)
     if prepares_statements(url, app.config.get("DATABASE_POOL", "auto")):
         prepared.init_engine(engine)
     app.extensions["sqlalchemy_engine"] = engine

@@ -24,6 +24,7 @@ from tests.helpers import (
     CHROMIUM_FLAGS,
     SECRET,
     TEST_PGBOUNCER_URL,
+    Cluster,
     User,
     config_with,
     gunicorn,
@@ -256,3 +257,12 @@ def log_lines(capsys):
         ]
 
     return read
+
+
+@pytest.fixture
+def cluster():
+    """A PostgreSQL server of the test's own, which it may stop and start."""
+    cluster = Cluster()
+    cluster.start()
+    yield cluster
+    cluster.remove()

@@ -6,7 +6,8 @@ import time
 import jwt
 import pytest
 
-from taskapi.auth import VerifiedTokens
+from taskapi.auth import Identity, VerifiedTokens
+from taskapi.better_auth import Subject
 from tests.helpers import (
     SECRET,
     User,
@@ -122,11 +123,12 @@ def test_at_most_max_size_tokens_are_remembered_the_oldest_goes_first():
     tokens = VerifiedTokens(leeway=30, max_size=2)
     claims = {"exp": time.time() + 600}
     for user in ("ann", "ben", "cat"):
-        tokens.remember(f"Bearer {user}", user, claims)
+        identity = Identity(user, Subject("user", user))
+        tokens.remember(f"Bearer {user}", identity, claims)
 
-    assert tokens.user_for("Bearer ann") is None
-    assert tokens.user_for("Bearer ben") == "ben"
-    assert tokens.user_for("Bearer cat") == "cat"
+    assert tokens.identity_for("Bearer ann") is None
+    assert tokens.identity_for("Bearer ben").user_id == "ben"
+    assert tokens.identity_for("Bearer cat").user_id == "cat"
 
 
 def test_a_token_without_exp_is_401(client):

@@ -8,16 +8,11 @@ worker dies, the service recovers without a restart, and every write that was
 acknowledged is still there.
 """
 
-import contextlib
-import glob
 import json
 import os
-import pwd
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -45,55 +40,6 @@ pytestmark = [
 def procfile() -> dict[str, str]:
     lines = (ROOT / "Procfile").read_text().splitlines()
     return dict(line.split(": ", 1) for line in lines if line.strip())
-
-
-class Cluster:
-    """A throwaway PostgreSQL server, run as `postgres` when we are root."""
-
-    def __init__(self):
-        self.bin = Path(
-            os.environ.get("TEST_PG_BIN")
-            or sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
-        )
-        self.dir = Path(tempfile.mkdtemp(prefix="taskapi-outage-"))
-        self.port = free_port()
-        self.as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        if self.as_pg:
-            user = pwd.getpwnam("postgres")
-            os.chown(self.dir, user.pw_uid, user.pw_gid)
-        self.run("initdb", "-D", self.dir / "data", "-U", "postgres", "-A", "trust",
-                 "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")  # fmt: skip
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def run(self, program, *args):
-        subprocess.run(
-            [*self.as_pg, self.bin / program, *map(str, args)],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-
-    def start(self):
-        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
-        self.run("pg_ctl", "-D", self.dir / "data", "-l", self.dir / "server.log",
-                 "-w", "-o", options, "start")  # fmt: skip
-
-    def kill(self):
-        """Stop as a crash does: backends die, clients' connections drop."""
-        self.run("pg_ctl", "-D", self.dir / "data", "-m", "immediate", "stop")
-
-    def remove(self):
-        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
-            self.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-@pytest.fixture
-def cluster():
-    cluster = Cluster()
-    cluster.start()
-    yield cluster
-    cluster.remove()
 
 
 @pytest.fixture
