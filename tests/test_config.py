@@ -63,3 +63,28 @@ def test_development_uses_sqlite_and_a_generated_secret_it_keeps(env, tmp_path):
     assert DevelopmentConfig(tmp_path).JWT_SECRET_KEY == first.JWT_SECRET_KEY
     env.setenv("BETTER_AUTH_SECRET", GOOD_SECRET)
     assert DevelopmentConfig(tmp_path).JWT_SECRET_KEY == GOOD_SECRET
+
+
+def test_better_auths_session_check_is_off_unless_its_database_is_named(env):
+    env.setenv("DATABASE_URL", "postgresql://u@h/db")
+    env.setenv("BETTER_AUTH_SECRET", GOOD_SECRET)
+    config = ProductionConfig()
+    assert config.BETTER_AUTH_DATABASE_URL is None
+    assert config.BETTER_AUTH_CHECK_SECONDS == 30
+    assert (config.BETTER_AUTH_USER_TABLE, config.BETTER_AUTH_SESSION_TABLE) == (
+        "user",
+        "session",
+    )
+    env.setenv("BETTER_AUTH_DATABASE_URL", "postgres://ba@h/auth")
+    assert ProductionConfig().BETTER_AUTH_DATABASE_URL == (
+        "postgresql+psycopg2://ba@h/auth"
+    )
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "inf"])
+def test_a_bad_better_auth_check_interval_stops_the_start(env, value):
+    env.setenv("DATABASE_URL", "postgresql://u@h/db")
+    env.setenv("BETTER_AUTH_SECRET", GOOD_SECRET)
+    env.setenv("BETTER_AUTH_CHECK_SECONDS", value)
+    with pytest.raises(RuntimeError, match="BETTER_AUTH_CHECK_SECONDS"):
+        ProductionConfig()

@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.pool import NullPool, QueuePool
 
 from taskapi.config import DevelopmentConfig, ProductionConfig, database_url
-from taskapi.db import _check_on_checkout, get_engine
+from taskapi.db import check_on_checkout, get_engine
 from taskapi.prepared import _run_prepared
 from tests.helpers import ROOT, gunicorn, wait_until
 
@@ -184,7 +184,7 @@ def test_a_direct_connection_gets_a_checked_pool_sized_from_the_environment(
     # dropped connections are found at checkout (test_operations), without a
     # SELECT 1 per request; every statement commits unless a transaction is begun
     assert engine.pool._pre_ping is False
-    assert event.contains(engine, "checkout", _check_on_checkout)
+    assert event.contains(engine, "checkout", check_on_checkout)
     assert engine.dialect._on_connect_isolation_level == "AUTOCOMMIT"
 
 
