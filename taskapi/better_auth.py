@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import bindparam, column, create_engine, event, select, table
 from sqlalchemy.exc import SQLAlchemyError
 
-from .db import check_on_checkout, mark_last_use, uses_external_pooler
+from .db import check_on_checkout, mark_last_use
 
 EXTENSION = "taskapi.better_auth"
 SESSION_ENDED = "The session has ended (signed out or revoked); sign in again."
@@ -73,15 +73,11 @@ def engine_for(url: str, timeout: float):
     options = {"pool_size": 2, "max_overflow": 2, "pool_timeout": timeout}
     if url.startswith("sqlite"):
         return create_engine(url)
-    connect_args = {"connect_timeout": max(1, math.ceil(timeout))}
-    if not uses_external_pooler(url):
-        # PgBouncer refuses startup options; elsewhere a hung query is cut short.
-        connect_args["options"] = f"-c statement_timeout={int(timeout * 1000)}"
     engine = create_engine(
         url,
         isolation_level="AUTOCOMMIT",
         pool_recycle=300,
-        connect_args=connect_args,
+        connect_args={"connect_timeout": max(1, math.ceil(timeout))},
         **options,
     )
     event.listen(engine, "checkout", check_on_checkout)
@@ -103,6 +99,7 @@ class SessionChecks:
         engine,
         *,
         check_seconds: float,
+        timeout: float,
         user_table: str = "user",
         session_table: str = "session",
         retry_after: int = 2,
@@ -119,6 +116,15 @@ class SessionChecks:
             "session": select(sessions.c.expiresAt).where(sessions.c.id == subject_id),
             "user": select(users.c.id).where(users.c.id == subject_id),
         }
+        if engine.dialect.name == "postgresql":
+            # A hung query is cut short in the same round trip: a multi-statement
+            # query is one transaction, so SET LOCAL holds for the SELECT alone, also
+            # through a transaction-pooling PgBouncer (which refuses startup options).
+            limit = f"SET LOCAL statement_timeout = {math.ceil(timeout * 1000)}; "
+            self._queries = {
+                kind: limit + str(query.compile(dialect=engine.dialect))
+                for kind, query in self._queries.items()
+            }
         # subject -> (remember until, accepted until): POSIX times
         self._answers: OrderedDict[Subject, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
@@ -139,9 +145,14 @@ class SessionChecks:
             raise Unreachable(self.retry_after)
         try:
             with self.engine.connect() as connection:
-                found = connection.execute(
-                    self._queries[subject.kind], {"subject_id": subject.id}
-                ).first()
+                query, parameters = (
+                    self._queries[subject.kind],
+                    {"subject_id": subject.id},
+                )
+                if isinstance(query, str):  # PostgreSQL's, with its timeout
+                    found = connection.exec_driver_sql(query, parameters).first()
+                else:
+                    found = connection.execute(query, parameters).first()
         except SQLAlchemyError as exc:
             self._failed_at = time.monotonic()
             current_app.logger.warning("Better Auth's database: %s", exc)
@@ -176,6 +187,7 @@ def init_app(app) -> None:
     app.extensions[EXTENSION] = SessionChecks(
         engine_for(url, app.config["BETTER_AUTH_TIMEOUT"]),
         check_seconds=app.config["BETTER_AUTH_CHECK_SECONDS"],
+        timeout=app.config["BETTER_AUTH_TIMEOUT"],
         user_table=app.config["BETTER_AUTH_USER_TABLE"],
         session_table=app.config["BETTER_AUTH_SESSION_TABLE"],
     )
