@@ -19,7 +19,7 @@ def engine():
     return get_engine(create_app())
 
 
-def object_filter(connection):
+def object_filters(connection):
     """What autogenerate and `db check` compare: the models, less what the
     migrations deliberately leave out here and what Alembic cannot see.
 
@@ -35,6 +35,10 @@ def object_filter(connection):
             found = connection.exec_driver_sql("SELECT extname FROM pg_extension")
             extensions.extend(found.scalars())
         return extension in extensions
+
+    def include_name(name, type_, parent_names):
+        # A database shared with Better Auth holds its tables too: not ours to drop.
+        return type_ != "table" or name in Base.metadata.tables
 
     def include_object(obj, name, type_, reflected, compare_to):
         if reflected:  # in the database only: always a difference
@@ -54,10 +58,11 @@ def object_filter(connection):
             for index in table.indexes:
                 if index.info.get("postgresql_only"):
                     warnings.filterwarnings("ignore", f".* index '{index.name}';")
-    return include_object
+    return include_name, include_object
 
 
 with engine().connect() as connection:
+    include_name, include_object = object_filters(connection)
     if connection.dialect.name == "postgresql":
         # The app's engine autocommits each statement; a migration is one transaction.
         connection.execution_options(isolation_level="READ COMMITTED")
@@ -66,7 +71,8 @@ with engine().connect() as connection:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
-        include_object=object_filter(connection),
+        include_name=include_name,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

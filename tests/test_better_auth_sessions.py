@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from taskapi.better_auth import EXTENSION, SESSION_ENDED, USER_GONE
+from taskapi.config import database_url
 from tests.helpers import (
     SECRET,
     BetterAuth,
@@ -15,6 +16,8 @@ from tests.helpers import (
     make_token,
     new_user_id,
     sent_statements,
+    through_pgbouncer,
+    through_the_pooler,
     wait_until,
 )
 
@@ -28,6 +31,8 @@ def better_auth(worker_id, tmp_path_factory):
         fresh_database(f"better_auth_{worker_id}") as url,
         BetterAuth(url, SECRET, log) as peer,
     ):
+        if through_pgbouncer:  # the API checks through the pooler, as on Neon
+            peer.database_url = database_url(through_the_pooler(url))
         yield peer
 
 

@@ -115,3 +115,15 @@ def test_downgrade_to_base_then_upgrade_again_gives_the_same_schema(fresh_app, d
     if on_postgres:  # the counter's triggers, which Alembic cannot see, came back
         with get_engine(fresh_app).connect() as conn:
             assert conn.scalar(text(TRIGGERS)) == 4
+
+
+def test_tables_of_others_in_the_same_database_are_left_alone(fresh_app, db):
+    assert db("upgrade").exit_code == 0
+    # Better Auth's tables, when it shares the API's database
+    execute(fresh_app, 'CREATE TABLE "user" (id text PRIMARY KEY)')
+    execute(fresh_app, 'CREATE TABLE "session" (id text PRIMARY KEY, "userId" text)')
+
+    result = db("check")
+
+    assert result.exit_code == 0, result.output
+    assert NO_CHANGES in result.output
