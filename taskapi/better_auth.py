@@ -139,20 +139,19 @@ class SessionChecks:
         if now >= answer[1]:
             raise Refused(SESSION_ENDED if subject.kind == "session" else USER_GONE)
 
+    def _select(self, connection, subject: Subject):
+        query, parameters = self._queries[subject.kind], {"subject_id": subject.id}
+        if isinstance(query, str):  # PostgreSQL's, with its statement timeout
+            return connection.exec_driver_sql(query, parameters)
+        return connection.execute(query, parameters)
+
     def _look_up(self, subject: Subject, now: float) -> tuple[float, float]:
         failed_at = self._failed_at
         if failed_at is not None and time.monotonic() - failed_at < self.retry_after:
             raise Unreachable(self.retry_after)
         try:
             with self.engine.connect() as connection:
-                query, parameters = (
-                    self._queries[subject.kind],
-                    {"subject_id": subject.id},
-                )
-                if isinstance(query, str):  # PostgreSQL's, with its timeout
-                    found = connection.exec_driver_sql(query, parameters).first()
-                else:
-                    found = connection.execute(query, parameters).first()
+                found = self._select(connection, subject).first()
         except SQLAlchemyError as exc:
             self._failed_at = time.monotonic()
             current_app.logger.warning("Better Auth's database: %s", exc)
