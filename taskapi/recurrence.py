@@ -165,6 +165,8 @@ def parse_rule(text: str) -> Rule:
 def _parse_rule(text: str) -> Rule:
     text = text.strip().upper()
     text = text.removeprefix("RRULE:")
+    if "DTSTART" in text:  # also an iCalendar "DTSTART:...\nRRULE:..." pasted whole
+        raise RecurrenceError(_REFUSED["DTSTART"])
     if not text:
         raise RecurrenceError("The rule is empty.")
     given: dict[str, str] = {}
