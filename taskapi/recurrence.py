@@ -42,7 +42,7 @@ _REFUSED = {
     "BYYEARDAY": "BYYEARDAY is not supported.",
 }
 _BYDAY = re.compile(r"([+-]?)(\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
-_NUMBER = re.compile(r"[+-]?\d{1,3}")
+_NUMBER = re.compile(r"[+-]?\d{1,6}")
 _UNTIL = re.compile(r"(\d{8})(?:T(\d{6})Z)?")
 
 
