@@ -269,8 +269,8 @@ def _check_combination(given: dict[str, str]) -> None:
 
 # The Gregorian calendar repeats every 400 years (146097 days, exactly 20871 weeks).
 # dateutil looks for a match until year 9999 however long that takes (seconds for a
-# rule that never matches), so the search runs 400k years later, near 9999, and moves
-# back: at most ~500 years of looking, whatever the rule.
+# rule that never matches), so the search runs a multiple of 400 years later, close
+# to 9999, and moves back: at most ~500 years of looking, whatever the rule.
 _CYCLE = 400
 _LATEST_START = MAXYEAR - HORIZON_YEARS
 
