@@ -1,0 +1,420 @@
+"""Recurring tasks: the RFC 5545 rule, its checks, and the next occurrence.
+
+Occurrences are computed on local wall-clock time in the task's IANA time zone
+(dateutil's `rrule` on naive local date-times), then turned into UTC:
+
+- a local time that does not exist (02:30 on the spring-forward night) is read with
+  the UTC offset before the gap, so 02:30 becomes 03:30 (RFC 5545 section 3.3.5);
+- a local time that happens twice (the fall-back night) is the first one (fold=0).
+"""
+
+import functools
+import itertools
+import re
+from dataclasses import dataclass
+from datetime import MAXYEAR, date, datetime, timezone
+from importlib import resources
+from zoneinfo import ZoneInfo
+
+from dateutil import rrule
+from marshmallow import Schema, ValidationError, fields, validate
+
+FREQUENCIES = {
+    "DAILY": rrule.DAILY,
+    "WEEKLY": rrule.WEEKLY,
+    "MONTHLY": rrule.MONTHLY,
+    "YEARLY": rrule.YEARLY,
+}
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+STARTS = ("due", "completion")
+MAX_INTERVAL = 1000
+MAX_COUNT = 10000
+# Nothing further within this many years of the start counts as no next occurrence.
+HORIZON_YEARS = 100
+
+_REFUSED = {
+    "DTSTART": "DTSTART is not allowed: the task's due date is the start.",
+    "BYHOUR": "BYHOUR is not supported: a task recurs at its due date's time of day.",
+    "BYMINUTE": "BYMINUTE is not supported: a task recurs at its due date's time "
+    "of day.",
+    "BYSECOND": "BYSECOND is not supported: a task recurs at its due date's time "
+    "of day.",
+    "BYYEARDAY": "BYYEARDAY is not supported.",
+}
+_BYDAY = re.compile(r"([+-]?)(\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
+_NUMBER = re.compile(r"[+-]?\d{1,6}")
+_UNTIL = re.compile(r"(\d{8})(?:T(\d{6})Z)?")
+
+
+class RecurrenceError(ValueError):
+    """A rule, time zone or recurrence object that the contract refuses."""
+
+
+# Time zones ------------------------------------------------------------------
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    listed = resources.files("tzdata").joinpath("zones").read_text("utf-8")
+    # "Factory" is tzdata's placeholder for "not configured", not a place.
+    return {name.lower(): name for name in listed.split() if name != "Factory"}
+
+
+def zone_name(name: str) -> str:
+    """The IANA spelling of a time-zone name given in any letter case."""
+    canonical = _zone_names().get(name.lower()) if isinstance(name, str) else None
+    if canonical is None:
+        raise RecurrenceError(f"Unknown time zone {name!r}: use an IANA name.")
+    return canonical
+
+
+@functools.cache
+def _load_zone(canonical: str) -> ZoneInfo:
+    # Read from the pinned tzdata package, not ZoneInfo(key), which prefers the
+    # host's files; zoneinfo.reset_tzpath() would change that for the whole process.
+    path = resources.files("tzdata.zoneinfo").joinpath(*canonical.split("/"))
+    with path.open("rb") as data:
+        return ZoneInfo.from_file(data, key=canonical)
+
+
+def zone(name: str) -> ZoneInfo:
+    """The time zone of that IANA name, from the tzdata package."""
+    return _load_zone(zone_name(name))
+
+
+# Rules -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A checked RRULE: its parts in the order given and what dateutil needs."""
+
+    parts: tuple[tuple[str, str], ...]
+    options: dict  # keyword arguments of dateutil's rrule, without COUNT and UNTIL
+    count: int | None
+    until: datetime | date | None  # UTC instant, or a local date (the whole day)
+
+    @property
+    def text(self) -> str:
+        return ";".join(f"{name}={value}" for name, value in self.parts)
+
+    def with_count(self, count: int) -> str:
+        return ";".join(
+            f"{name}={count if name == 'COUNT' else value}"
+            for name, value in self.parts
+        )
+
+
+def _numbers(name: str, value: str, low: int, high: int, signed: bool) -> list[int]:
+    numbers = []
+    for item in value.split(","):
+        if not _NUMBER.fullmatch(item) or (not signed and item[0] in "+-"):
+            raise RecurrenceError(f"{name}={value}: {item!r} is not a number.")
+        number = int(item)
+        if not low <= abs(number) <= high or (not signed and number < 1):
+            span = f"{low} to {high}" + (f" or -{high} to -{low}" if signed else "")
+            raise RecurrenceError(f"{name}={value}: {item} is not in {span}.")
+        numbers.append(number)
+    return numbers
+
+
+def _weekday(value: str) -> int:
+    if value not in WEEKDAYS:
+        raise RecurrenceError(f"WKST={value}: not a weekday (MO, TU ... SU).")
+    return WEEKDAYS.index(value)
+
+
+def _byday(value: str) -> list[tuple[int, int | None]]:
+    days = []
+    for item in value.split(","):
+        match = _BYDAY.fullmatch(item)
+        if not match or (match[1] and not match[2]):
+            raise RecurrenceError(
+                f"BYDAY={value}: {item!r} is not a weekday like MO, 1MO or -1FR."
+            )
+        n = int(match[1] + match[2]) if match[2] else None
+        if n is not None and not 1 <= abs(n) <= 53:
+            raise RecurrenceError(f"BYDAY={value}: {item} is not in 1 to 53 (or -).")
+        days.append((WEEKDAYS.index(match[3]), n))
+    return days
+
+
+def _until(value: str) -> datetime | date:
+    match = _UNTIL.fullmatch(value)
+    try:
+        if match and match[2]:
+            instant = datetime.strptime(match[1] + match[2], "%Y%m%d%H%M%S")
+            return instant.replace(tzinfo=timezone.utc)
+        if match:
+            return datetime.strptime(match[1], "%Y%m%d").date()
+    except ValueError:
+        pass
+    raise RecurrenceError(
+        f"UNTIL={value}: use a date (20271231) or a UTC date-time (20271231T235959Z)."
+    )
+
+
+def parse_rule(text: str) -> Rule:
+    """Check an RRULE value against the contract; raises RecurrenceError."""
+    if not isinstance(text, str):
+        raise RecurrenceError("The rule must be a string.")
+    return _parse_rule(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_rule(text: str) -> Rule:
+    text = text.strip().upper()
+    text = text.removeprefix("RRULE:")
+    if "DTSTART" in text:  # also an iCalendar "DTSTART:...\nRRULE:..." pasted whole
+        raise RecurrenceError(_REFUSED["DTSTART"])
+    if not text:
+        raise RecurrenceError("The rule is empty.")
+    given: dict[str, str] = {}
+    for part in text.split(";"):
+        name, equals, value = part.partition("=")
+        if not (name and equals and value):
+            raise RecurrenceError(f"{part!r} is not NAME=VALUE.")
+        if name in given:
+            raise RecurrenceError(f"{name} is given more than once.")
+        given[name] = value
+
+    options: dict = {"wkst": rrule.MO}  # RFC 5545's default; dateutil's is the host's
+    for name, value in given.items():
+        if name in _REFUSED:
+            raise RecurrenceError(_REFUSED[name])
+        if name == "FREQ":
+            if value not in FREQUENCIES:
+                raise RecurrenceError(
+                    f"FREQ={value} is not supported: use DAILY, WEEKLY, MONTHLY or "
+                    "YEARLY."
+                )
+            options["freq"] = FREQUENCIES[value]
+        elif name == "INTERVAL":
+            options["interval"] = _numbers(name, value, 1, MAX_INTERVAL, False)[0]
+        elif name == "COUNT":
+            _numbers(name, value, 1, MAX_COUNT, False)
+        elif name == "UNTIL":
+            _until(value)
+        elif name == "BYDAY":
+            options["byweekday"] = [rrule.weekday(d, n) for d, n in _byday(value)]
+        elif name == "BYMONTHDAY":
+            options["bymonthday"] = _numbers(name, value, 1, 31, True)
+        elif name == "BYMONTH":
+            options["bymonth"] = _numbers(name, value, 1, 12, False)
+        elif name == "BYSETPOS":
+            options["bysetpos"] = _numbers(name, value, 1, 366, True)
+        elif name == "BYWEEKNO":
+            options["byweekno"] = _numbers(name, value, 1, 53, True)
+        elif name == "WKST":
+            options["wkst"] = _weekday(value)
+        else:
+            raise RecurrenceError(f"{name} is not a supported rule part.")
+        if name in ("INTERVAL", "COUNT") and len(value.split(",")) > 1:
+            raise RecurrenceError(f"{name}={value}: one number only.")
+
+    _check_combination(given)
+    return Rule(
+        parts=tuple(given.items()),
+        options=options,
+        count=int(given["COUNT"]) if "COUNT" in given else None,
+        until=_until(given["UNTIL"]) if "UNTIL" in given else None,
+    )
+
+
+def _check_combination(given: dict[str, str]) -> None:
+    """RFC 5545 section 3.3.10's rules on which parts go together."""
+    freq = given.get("FREQ")
+    if freq is None:
+        raise RecurrenceError("FREQ is required.")
+    if "COUNT" in given and "UNTIL" in given:
+        raise RecurrenceError("COUNT and UNTIL cannot both be given.")
+    if "BYWEEKNO" in given and freq != "YEARLY":
+        raise RecurrenceError("BYWEEKNO is only allowed with FREQ=YEARLY.")
+    if "BYMONTHDAY" in given and freq == "WEEKLY":
+        raise RecurrenceError("BYMONTHDAY is not allowed with FREQ=WEEKLY.")
+    if "BYSETPOS" in given and not any(
+        n.startswith("BY") for n in given if n != "BYSETPOS"
+    ):
+        raise RecurrenceError("BYSETPOS needs another BY... part to pick from.")
+    # A period holds at most this many days (one time of day each) to pick from.
+    most = {"DAILY": 1, "WEEKLY": 7, "MONTHLY": 31, "YEARLY": 366}[freq]
+    if "BYSETPOS" in given and any(
+        abs(n) > most for n in _numbers("BYSETPOS", given["BYSETPOS"], 1, 366, True)
+    ):
+        raise RecurrenceError(f"BYSETPOS: a {freq} period has at most {most}.")
+    nth = (
+        [n for _, n in _byday(given["BYDAY"]) if n is not None]
+        if "BYDAY" in given
+        else []
+    )
+    if nth and freq not in ("MONTHLY", "YEARLY"):
+        raise RecurrenceError(
+            "A numbered BYDAY (like 1MO) needs FREQ=MONTHLY or FREQ=YEARLY."
+        )
+    if nth and "BYWEEKNO" in given:
+        raise RecurrenceError("A numbered BYDAY (like 1MO) cannot go with BYWEEKNO.")
+    within_month = freq == "MONTHLY" or "BYMONTH" in given
+    if within_month and any(abs(n) > 5 for n in nth):
+        raise RecurrenceError("A month has at most 5 of a weekday: BYDAY 1MO to 5MO.")
+    if "BYMONTH" in given and "BYMONTHDAY" in given:
+        # Month lengths in a leap year: Feb 29 does occur, every fourth year.
+        lengths = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+        months = _numbers("BYMONTH", given["BYMONTH"], 1, 12, False)
+        days = _numbers("BYMONTHDAY", given["BYMONTHDAY"], 1, 31, True)
+        if not any(abs(d) <= lengths[m - 1] for m in months for d in days):
+            raise RecurrenceError("BYMONTH and BYMONTHDAY never meet: no such date.")
+
+
+# Occurrences -----------------------------------------------------------------
+
+# The Gregorian calendar repeats every 400 years (146097 days, exactly 20871 weeks).
+# dateutil looks for a match until year 9999 however long that takes (seconds for a
+# rule that never matches), so the search runs a multiple of 400 years later, close
+# to 9999, and moves back: at most ~500 years of looking, whatever the rule.
+_CYCLE = 400
+_LATEST_START = MAXYEAR - HORIZON_YEARS
+
+
+def _years_later(moment: datetime, years: int) -> datetime:
+    if moment.year + years > MAXYEAR:
+        return datetime.max
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # Feb 29 in a year that has none
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def _occurrences(rule: Rule, start: datetime):
+    """The rule's local (naive) occurrences from `start` on, within the horizon."""
+    shift = _CYCLE * max(0, (_LATEST_START - start.year) // _CYCLE)
+    horizon = _years_later(start, HORIZON_YEARS)
+    moved = start.replace(year=start.year + shift, microsecond=0)
+    for occurrence in rrule.rrule(dtstart=moved, **rule.options):
+        local = occurrence.replace(
+            year=occurrence.year - shift, microsecond=start.microsecond
+        )
+        if local > horizon:
+            return
+        yield local
+
+
+def _first_after(
+    rule: Rule, tz: ZoneInfo, start: datetime, after: datetime
+) -> datetime | None:
+    """The first occurrence strictly after the local `start` and the instant `after`,
+    in UTC; None past UNTIL or the horizon."""
+    # Only the start itself (or one on a DST edge) is ever skipped; the cap is a guard.
+    for local in itertools.islice(_occurrences(rule, start), 1000):
+        if local <= start:
+            continue
+        try:
+            instant = local.replace(tzinfo=tz, fold=0).astimezone(timezone.utc)
+        except OverflowError:  # beyond year 9999 in UTC
+            return None
+        if instant <= after:
+            continue
+        if isinstance(rule.until, datetime):
+            if instant > rule.until:
+                return None
+        elif rule.until is not None and local.date() > rule.until:
+            return None
+        return instant
+    return None
+
+
+def _aware(moment: datetime, name: str) -> datetime:
+    if not isinstance(moment, datetime) or moment.tzinfo is None:
+        raise ValueError(f"{name} must be a timezone-aware datetime.")
+    return moment
+
+
+def next_occurrence(
+    recurrence: dict, due: datetime, completed_at: datetime | None
+) -> tuple[datetime | None, dict | None]:
+    """The next due date (UTC) and the recurrence of the next task, or (None, None).
+
+    `from: due`: the schedule starts at the current due date (local), and the next
+    occurrence is the first one after it. `from: completion`: the schedule starts on
+    the completion's local date at the due date's local time of day, and the next
+    occurrence is the first one after that start (and after the completion), so
+    completing at 08:00 or at 20:00 the same day gives the same next date.
+    Raises RecurrenceError for a recurrence the contract refuses."""
+    rule = parse_rule(recurrence.get("rule"))
+    tz_name = zone_name(recurrence.get("timezone", "UTC"))
+    start_from = recurrence.get("from", "due")
+    if start_from not in STARTS:
+        raise RecurrenceError(f"from must be one of {', '.join(STARTS)}.")
+    if rule.count == 1:
+        return None, None
+    tz = _load_zone(tz_name)
+    _aware(due, "due")
+    try:
+        due_local = due.astimezone(tz)
+        if start_from == "completion":
+            done = _aware(completed_at, "completed_at")
+            start = datetime.combine(done.astimezone(tz).date(), due_local.time())
+            after = done
+        else:
+            start, after = due_local.replace(tzinfo=None), due
+        found = _first_after(rule, tz, start.replace(fold=0), after)
+    except OverflowError:  # a local time before year 1 or after 9999
+        found = None
+    if found is None:
+        return None, None
+    text = rule.text if rule.count is None else rule.with_count(rule.count - 1)
+    return found, {"rule": text, "timezone": tz_name, "from": start_from}
+
+
+# Marshmallow -----------------------------------------------------------------
+
+
+class RuleField(fields.String):
+    """An RRULE value; loads as its normalised text (upper case, no `RRULE:`)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return parse_rule(value).text
+        except RecurrenceError as error:
+            raise ValidationError(str(error)) from None
+
+
+class TimeZoneField(fields.String):
+    """An IANA time-zone name; loads in its IANA spelling."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return zone_name(value)
+        except RecurrenceError as error:
+            raise ValidationError(str(error)) from None
+
+
+class RecurrenceSchema(Schema):
+    """`{"rule", "timezone", "from"}`; unknown keys are refused."""
+
+    rule = RuleField(
+        required=True,
+        metadata={
+            "description": "RFC 5545 RRULE value, e.g. FREQ=WEEKLY;BYDAY=MO,TH",
+            "example": "FREQ=WEEKLY;BYDAY=MO,TH",
+        },
+    )
+    timezone = TimeZoneField(
+        load_default="UTC", metadata={"description": "IANA time-zone name"}
+    )
+    from_ = fields.String(
+        data_key="from",
+        attribute="from",
+        load_default="due",
+        validate=validate.OneOf(STARTS),
+        metadata={"description": "count from the due date or from the completion"},
+    )
+
+
+class Recurrence(fields.Nested):
+    """A task's `recurrence`: a RecurrenceSchema object, or null."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_none", True)
+        super().__init__(RecurrenceSchema, **kwargs)
