@@ -6,13 +6,17 @@ Occurrences are computed on local wall-clock time in the task's IANA time zone
 - a local time that does not exist (02:30 on the spring-forward night) is read with
   the UTC offset before the gap, so 02:30 becomes 03:30 (RFC 5545 section 3.3.5);
 - a local time that happens twice (the fall-back night) is the first one (fold=0).
+
+A due date moved by a gap is stored as that instant (02:30 -> 03:30), so the next
+recurrence keeps the intended wall-clock time under WALL_TIME: the day after, the
+task is back at 02:30, not at 03:30 for ever.
 """
 
 import functools
 import itertools
 import re
 from dataclasses import dataclass
-from datetime import MAXYEAR, date, datetime, timezone
+from datetime import MAXYEAR, date, datetime, time, timedelta, timezone
 from importlib import resources
 from zoneinfo import ZoneInfo
 
@@ -31,6 +35,10 @@ MAX_INTERVAL = 1000
 MAX_COUNT = 10000
 # Nothing further within this many years of the start counts as no next occurrence.
 HORIZON_YEARS = 100
+# Set by next_occurrence only when the next due date fell in a gap; the schema
+# neither shows it nor accepts it. Used only while it still explains the due date,
+# so a due date moved by the user since is followed instead.
+WALL_TIME = "wall_time"
 
 _REFUSED = {
     "DTSTART": "DTSTART is not allowed: the task's due date is the start.",
@@ -322,6 +330,23 @@ def _first_after(
     return None
 
 
+def _kept_time(recurrence: dict, due: datetime, tz: ZoneInfo) -> datetime | None:
+    """The local start that the stored WALL_TIME gives, if it resolves to `due`
+    (on due's local date or, for a gap at midnight, the day before)."""
+    try:
+        wall = time.fromisoformat(recurrence.get(WALL_TIME))
+    except (TypeError, ValueError):
+        return None
+    day = due.astimezone(tz).date()
+    for start in (
+        datetime.combine(day, wall),
+        datetime.combine(day, wall) - timedelta(days=1),
+    ):
+        if start.replace(tzinfo=tz).astimezone(timezone.utc) == due:
+            return start
+    return None
+
+
 def _aware(moment: datetime, name: str) -> datetime:
     if not isinstance(moment, datetime) or moment.tzinfo is None:
         raise ValueError(f"{name} must be a timezone-aware datetime.")
@@ -338,6 +363,8 @@ def next_occurrence(
     the completion's local date at the due date's local time of day, and the next
     occurrence is the first one after that start (and after the completion), so
     completing at 08:00 or at 20:00 the same day gives the same next date.
+    The returned recurrence carries WALL_TIME when the next due date was moved by
+    a gap; store it as returned.
     Raises RecurrenceError for a recurrence the contract refuses."""
     rule = parse_rule(recurrence.get("rule"))
     tz_name = zone_name(recurrence.get("timezone", "UTC"))
@@ -349,20 +376,24 @@ def next_occurrence(
     tz = _load_zone(tz_name)
     _aware(due, "due")
     try:
-        due_local = due.astimezone(tz)
+        kept = _kept_time(recurrence, due, tz)
+        intended = kept or due.astimezone(tz).replace(tzinfo=None)
         if start_from == "completion":
             done = _aware(completed_at, "completed_at")
-            start = datetime.combine(done.astimezone(tz).date(), due_local.time())
+            start = datetime.combine(done.astimezone(tz).date(), intended.time())
             after = done
         else:
-            start, after = due_local.replace(tzinfo=None), due
+            start, after = intended, due
         found = _first_after(rule, tz, start.replace(fold=0), after)
     except OverflowError:  # a local time before year 1 or after 9999
         found = None
     if found is None:
         return None, None
     text = rule.text if rule.count is None else rule.with_count(rule.count - 1)
-    return found, {"rule": text, "timezone": tz_name, "from": start_from}
+    following = {"rule": text, "timezone": tz_name, "from": start_from}
+    if found.astimezone(tz).time() != start.time():  # moved by a gap
+        following[WALL_TIME] = start.time().isoformat()
+    return found, following
 
 
 # Marshmallow -----------------------------------------------------------------

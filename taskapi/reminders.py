@@ -101,8 +101,10 @@ def _instant(value: datetime | str) -> datetime:
 
 def remind_times(reminders: list[dict], due: datetime | None) -> list[dict]:
     """Each reminder with its `remind_at` (UTC), sorted by it; of two with the same
-    `remind_at` the first given stays. Raises ValidationError on `reminders` for a
-    `before` reminder without a due date."""
+    `remind_at` the first given stays. `before` is elapsed time (P1D is 24 hours):
+    a task without a recurrence has no time zone to count calendar days in.
+    Raises ValidationError on `reminders` for a `before` reminder without a due
+    date."""
     timed: dict[datetime, dict] = {}
     for reminder in reminders:
         if "before" in reminder:

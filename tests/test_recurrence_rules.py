@@ -5,13 +5,18 @@ DST changes in 2027: Europe/Berlin Mar 28 (02:00 CET -> 03:00 CEST) and Oct 31
 (03:00 CEST -> 02:00 CET); America/New_York Mar 14 (02:00 EST -> 03:00 EDT) and
 Nov 7 (02:00 EDT -> 01:00 EST)."""
 
+import os
 import re
+import subprocess
+import sys
 from datetime import datetime, timezone
+from importlib import resources
 
 import pytest
 from marshmallow import Schema, ValidationError
 
 from taskapi.recurrence import (
+    WALL_TIME,
     Recurrence,
     RecurrenceError,
     next_occurrence,
@@ -78,22 +83,34 @@ SCHEDULES = {
     ),
     # 02:30 does not exist on Mar 28 in Berlin: read with the offset before the gap
     # (CET), it is 01:30Z, which the clocks show as 03:30 CEST (RFC 5545 3.3.5).
-    # The next task's due date is that instant, so the series goes on at 03:30:
-    # a UTC due date cannot tell a moved 02:30 from a chosen 03:30.
+    # The next recurrence keeps 02:30 (WALL_TIME), so Monday is 02:30 again.
     "daily 02:30 Berlin, the skipped hour": (
         "FREQ=DAILY",
         "Europe/Berlin",
         "2027-03-27T01:30:00Z",  # Sat 02:30 CET
         [
             "2027-03-28T01:30:00Z",  # Sun 02:30 does not exist: 03:30 CEST
-            "2027-03-29T01:30:00Z",  # Mon 03:30 CEST
+            "2027-03-29T00:30:00Z",  # Mon 02:30 CEST
+            "2027-03-30T00:30:00Z",  # Tue 02:30 CEST
         ],
     ),
     "daily 02:30 New York, the skipped hour": (
         "FREQ=DAILY",
         "America/New_York",
         "2027-03-13T07:30:00Z",  # Sat 02:30 EST
-        ["2027-03-14T07:30:00Z"],  # Sun 02:30 does not exist: 03:30 EDT
+        [
+            "2027-03-14T07:30:00Z",  # Sun 02:30 does not exist: 03:30 EDT
+            "2027-03-15T06:30:00Z",  # Mon 02:30 EDT
+        ],
+    ),
+    "weekly Sunday 02:15 Berlin, the skipped hour": (
+        "FREQ=WEEKLY",
+        "Europe/Berlin",
+        "2027-03-21T01:15:00Z",  # Sun Mar 21 02:15 CET
+        [
+            "2027-03-28T01:15:00Z",  # Sun Mar 28 02:15 does not exist: 03:15 CEST
+            "2027-04-04T00:15:00Z",  # Sun Apr 4 02:15 CEST
+        ],
     ),
     # 02:30 happens twice on Oct 31 in Berlin: the first one (CEST, fold=0).
     "daily 02:30 Berlin, the repeated hour": (
@@ -327,6 +344,47 @@ def test_no_further_occurrence(case):
     assert next_occurrence(recurrence, utc(due), utc(due)) == (None, None)
 
 
+BERLIN_0230 = {"rule": "FREQ=DAILY", "timezone": "Europe/Berlin", "from": "due"}
+
+
+def test_a_time_moved_by_the_gap_is_kept_for_the_next_one_only():
+    # Sat Mar 27 02:30 CET -> Sun 02:30, which is 03:30 CEST: 02:30 is remembered.
+    sunday, recurrence = next_occurrence(BERLIN_0230, utc("2027-03-27T01:30:00Z"), None)
+    assert sunday == utc("2027-03-28T01:30:00Z")
+    assert recurrence == {**BERLIN_0230, WALL_TIME: "02:30:00"}
+    # Mon 02:30 CEST exists: nothing to remember any more.
+    monday, recurrence = next_occurrence(recurrence, sunday, None)
+    assert monday == utc("2027-03-29T00:30:00Z")
+    assert recurrence == BERLIN_0230
+
+
+def test_a_kept_time_that_no_longer_explains_the_due_date_is_ignored():
+    # The user moved Sunday's task to 10:00 CEST: the series follows 10:00.
+    moved = utc("2027-03-28T08:00:00Z")  # Sun 10:00 CEST
+    kept = {**BERLIN_0230, WALL_TIME: "02:30:00"}
+    assert next_occurrence(kept, moved, None) == (
+        utc("2027-03-29T08:00:00Z"),  # Mon 10:00 CEST
+        BERLIN_0230,
+    )
+
+
+def test_a_kept_time_counts_from_completion_too():
+    recurrence = {**BERLIN_0230, "from": "completion", WALL_TIME: "02:30:00"}
+    sunday = utc("2027-03-28T01:30:00Z")  # Sun 03:30 CEST, moved from 02:30
+    done = utc("2027-03-30T10:00:00Z")  # Tue 12:00 CEST
+    found, following = next_occurrence(recurrence, sunday, done)
+    assert found == utc("2027-03-31T00:30:00Z")  # Wed 02:30 CEST
+    assert WALL_TIME not in following
+
+
+def test_the_schema_neither_shows_nor_accepts_the_kept_time():
+    kept = {**BERLIN_0230, WALL_TIME: "02:30:00"}
+    assert TaskLike().dump({"recurrence": kept}) == {"recurrence": BERLIN_0230}
+    with pytest.raises(ValidationError) as raised:
+        TaskLike().load({"recurrence": kept})
+    assert raised.value.messages == {"recurrence": {WALL_TIME: ["Unknown field."]}}
+
+
 def test_times_must_be_timezone_aware():
     with pytest.raises(ValueError, match="timezone-aware"):
         next_occurrence({"rule": "FREQ=DAILY"}, datetime(2027, 1, 1, 9), None)
@@ -457,6 +515,25 @@ def test_time_zone_is_spelled_the_iana_way(name):
 def test_time_zone_is_refused(name):
     with pytest.raises(RecurrenceError, match="Unknown time zone"):
         zone_name(name)
+
+
+def test_time_zones_come_from_tzdata_not_the_host(tmp_path):
+    # A host whose "Europe/Berlin" is really UTC: ZoneInfo(key) would believe it.
+    (tmp_path / "Europe").mkdir()
+    utc_tzif = resources.files("tzdata.zoneinfo").joinpath("UTC").read_bytes()
+    (tmp_path / "Europe" / "Berlin").write_bytes(utc_tzif)
+    probe = (
+        "from datetime import datetime; from zoneinfo import ZoneInfo; "
+        "from taskapi.recurrence import zone; "
+        "moment = datetime(2027, 1, 1, 9); "
+        "print(moment.replace(tzinfo=ZoneInfo('Europe/Berlin')).utcoffset(), "
+        "moment.replace(tzinfo=zone('Europe/Berlin')).utcoffset())"
+    )
+    env = {**os.environ, "PYTHONTZPATH": str(tmp_path)}
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True
+    )
+    assert shown.stdout.split() == ["0:00:00", "1:00:00"], shown.stderr
 
 
 # The marshmallow field -------------------------------------------------------
