@@ -297,9 +297,11 @@ class _TaskInput(_Input):
     list_id = Reference()
     parent_id = Reference()
 
-    @ma.validates_schema
-    def status_agrees_with_completed(self, data, **kwargs):
-        both = "status" in data and "completed" in data
+    @ma.validates_schema(pass_original=True)
+    def status_agrees_with_completed(self, data, original, **kwargs):
+        # as sent: on create, `completed` has a default that says nothing
+        sent = isinstance(original, dict) and "completed" in original
+        both = "status" in data and sent
         if both and (data["status"] == "completed") != data["completed"]:
             raise ValidationError(
                 "Disagrees with `completed`: send one of them, or both alike.",
