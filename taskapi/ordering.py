@@ -15,7 +15,7 @@ for a row that a mover of the same group holds.
 from typing import NamedTuple
 
 from fractional_indexing import generate_key_between, generate_n_keys_between
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import bindparam, select, true, tuple_, update
 
 from . import queries
 from .db import Session, begin_transaction, lock_for_transaction
@@ -64,43 +64,50 @@ def _first(statement) -> Sibling | None:
     return None if row is None else Sibling(row.id, row.position)
 
 
-def _sibling(user_id: str, place: Place, moving_id, task_id, field: str) -> Sibling:
-    found = _first(_siblings_of(user_id, place, moving_id).where(TASKS.id == task_id))
-    if found is None:
+def _with_neighbour(user_id, place, moving_id, task_id, field: str, after: bool):
+    """The sibling `task_id` (422 on `field` if it is none) and its neighbour
+    after it (or before it), None at an end, in one statement: the first two
+    siblings from it on, in that direction."""
+    group = siblings(user_id, place.list_id, place.parent_id)
+    named = (
+        select(TASKS.position, TASKS.id)
+        .where(*group, TASKS.id == task_id, TASKS.id != moving_id)
+        .subquery("named")
+    )
+    key, from_named = tuple_(TASKS.position, TASKS.id), tuple_(*named.c)
+    order = [TASKS.position, TASKS.id]
+    if not after:
+        order = [column.desc() for column in order]
+    rows = Session.execute(
+        _siblings_of(user_id, place, moving_id)
+        .join(named, true())
+        .where(key >= from_named if after else key <= from_named)
+        .order_by(*order)
+        .limit(2)
+    ).all()
+    if not rows:
         raise invalid(field, NOT_A_SIBLING)
-    return found
-
-
-def _next_after(user_id, place, moving_id, sibling: Sibling | None) -> Sibling | None:
-    statement = _siblings_of(user_id, place, moving_id)
-    if sibling is not None:
-        key = tuple_(TASKS.position, TASKS.id)
-        statement = statement.where(key > tuple_(sibling.position, sibling.id))
-    return _first(statement.order_by(TASKS.position, TASKS.id))
-
-
-def _previous_before(user_id, place, moving_id, sibling: Sibling | None):
-    statement = _siblings_of(user_id, place, moving_id)
-    if sibling is not None:
-        key = tuple_(TASKS.position, TASKS.id)
-        statement = statement.where(key < tuple_(sibling.position, sibling.id))
-    return _first(statement.order_by(TASKS.position.desc(), TASKS.id.desc()))
+    found = [Sibling(row.id, row.position) for row in rows]
+    return found[0], (found[1] if len(found) == 2 else None)
 
 
 def _neighbours(user_id: str, place: Place, moving_id, after, before):
     """(lower, upper): the siblings the task goes between (None: an end)."""
     if after is not None:
-        lower = _sibling(user_id, place, moving_id, after, "after")
-        upper = _next_after(user_id, place, moving_id, lower)
-        if before is not None:
-            named = _sibling(user_id, place, moving_id, before, "before")
-            if upper is None or upper.id != named.id:
-                raise invalid("before", "Not the sibling right after `after`.")
+        lower, upper = _with_neighbour(user_id, place, moving_id, after, "after", True)
+        if before is not None and (upper is None or upper.id != before):
+            _with_neighbour(user_id, place, moving_id, before, "before", False)
+            raise invalid("before", "Not the sibling right after `after`.")
         return lower, upper
     if before is not None:
-        upper = _sibling(user_id, place, moving_id, before, "before")
-        return _previous_before(user_id, place, moving_id, upper), upper
-    return _previous_before(user_id, place, moving_id, None), None
+        upper, lower = _with_neighbour(
+            user_id, place, moving_id, before, "before", False
+        )
+        return lower, upper
+    last = _siblings_of(user_id, place, moving_id).order_by(
+        TASKS.position.desc(), TASKS.id.desc()
+    )
+    return _first(last), None
 
 
 def _key_between(lower: Sibling | None, upper: Sibling | None) -> str | None:

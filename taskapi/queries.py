@@ -173,19 +173,30 @@ def _referenced_list(user_id: str, list_id: uuid.UUID) -> None:
         raise invalid("list_id", LIST_NOT_FOUND)
 
 
-def _referenced_parent(user_id: str, parent_id: uuid.UUID) -> Row:
-    """The would-be parent, held FOR SHARE until this transaction ends (its
-    deletion, or its becoming a subtask, waits for it); 422 on `parent_id`
-    unless it is the user's live top-level task."""
+def _referenced_parent(user_id: str, parent_id: uuid.UUID, lock: bool) -> Row:
+    """The would-be parent; 422 on `parent_id` unless it is the user's live
+    top-level task. `lock`: held FOR SHARE until this transaction ends (its
+    deletion, or its becoming a subtask, waits for it)."""
+    statement = _SHARED_PARENT.with_for_update(read=True) if lock else _SHARED_PARENT
     parent = Session.execute(
-        _SHARED_PARENT.with_for_update(read=True),
-        {"owner_id": user_id, "parent_uuid": parent_id},
+        statement, {"owner_id": user_id, "parent_uuid": parent_id}
     ).first()
     if parent is None:
         raise invalid("parent_id", TASK_NOT_FOUND)
     if parent.parent_id is not None:
         raise invalid("parent_id", "That task is a subtask: subtasks have none.")
     return parent
+
+
+def _parent_in_its_list(user_id: str, parent_id: uuid.UUID, current: Place):
+    """The parent's list, both held FOR SHARE: the list first, as a list's
+    delete locks the list, then its tasks (the other order deadlocks)."""
+    list_id = _referenced_parent(user_id, parent_id, lock=False).list_id
+    if list_id is not None and list_id != current.list_id:
+        _referenced_list(user_id, list_id)
+    if _referenced_parent(user_id, parent_id, lock=True).list_id != list_id:
+        raise too_busy()  # it moved to another list just now
+    return list_id
 
 
 def has_subtasks(user_id: str, task_id: uuid.UUID) -> bool:
@@ -209,7 +220,7 @@ def resolve_place(user_id: str, task, fields: dict) -> Place:
         if parent_id == current.parent_id:
             list_id = current.list_id
         else:
-            list_id = _referenced_parent(user_id, parent_id).list_id
+            list_id = _parent_in_its_list(user_id, parent_id, current)
             if task is not None and has_subtasks(user_id, task.id):
                 raise invalid(
                     "parent_id", "This task has subtasks: it cannot become one."
@@ -612,12 +623,15 @@ def create_list(user_id: str, fields: dict) -> TaskList:
 
 
 def _locked_list(user_id: str, list_id: str, if_match: IfMatch | None) -> TaskList:
+    """The list, locked until the transaction ends: FOR NO KEY UPDATE, which
+    waits for the creates holding it FOR SHARE but not for the foreign-key
+    checks of their INSERTs (FOR UPDATE would, and deadlock with them)."""
     Session.rollback()
     begin_transaction()
     found = Session.scalars(
         select(TaskList)
         .where(*owned_list(user_id), TaskList.id == _list_uuid(list_id))
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).one_or_none()
     if found is None:

@@ -208,6 +208,9 @@ def busy_app(make_app):
     return make_app(API_RATE_LIMIT="1000000/minute")
 
 
+@pytest.mark.no_pgbouncer(
+    "the PostgreSQL pass makes the same moves, without a connection each"
+)
 def test_ten_thousand_moves_into_one_gap_all_work_and_keys_stay_short(busy_app):
     """Two tasks moved in turn right after the first: every move halves the same
     gap, so keys grow until the group is renumbered."""
@@ -343,12 +346,16 @@ def test_a_list_deleted_while_tasks_are_added_to_it_keeps_no_live_task(
 # The indexes: a 10,000-task list and a parent's subtasks ---------------------------
 
 BIG = 10_000
+# Without them the user's list is a third of the table, and counting it is
+# cheaper by a sequential scan: not the table the indexes are for.
+OTHER_USERS = 8
 
 
 @pytest.fixture(scope="module")
 def big_user(app):
     """One user with a 10,000-task list, as many tasks in the inbox, and a
-    parent with 100 subtasks, loaded in SQL and analysed."""
+    parent with 100 subtasks, among other users' tasks; loaded in SQL and
+    analysed."""
     user_id = f"big-{uuid.uuid4().hex[:12]}"
     now = utcnow()
     big_list = uuid.uuid4()
@@ -399,16 +406,29 @@ def big_user(app):
         Session.execute(
             insert(Task.__table__), rows(100, list_id=big_list, parent_id=parent)
         )
+        for n in range(OTHER_USERS):  # the table is not this user's alone
+            Session.execute(insert(Task.__table__), rows(BIG, user_id=f"{user_id}-{n}"))
         Session.commit()
-        if on_postgres:
+        if on_postgres:  # what autovacuum does in time; the engine autocommits
             with get_engine(app).connect() as conn:
-                conn.execute(text("ANALYZE tasks"))
+                conn.execute(text("VACUUM (ANALYZE) tasks"))
         Session.remove()
     return user_id, str(big_list), str(parent)
 
 
+def limited_scans(plan) -> list:
+    """(node type, index) of the scans right under a Limit: the page's rows."""
+    found = []
+    if plan["Node Type"] == "Limit":
+        child = plan["Plans"][0]
+        found.append((child["Node Type"], child.get("Index Name")))
+    for child in plan.get("Plans", []):
+        found.extend(limited_scans(child))
+    return found
+
+
 def plan_nodes(plan) -> list:
-    nodes = [(plan["Node Type"], plan.get("Index Name"))]
+    nodes = [(plan["Node Type"], plan.get("Index Name") or plan.get("Relation Name"))]
     for child in plan.get("Plans", []):
         nodes.extend(plan_nodes(child))
     return nodes
@@ -460,8 +480,11 @@ def test_a_big_list_and_a_parents_subtasks_are_read_by_index(
     index = "ix_tasks_parent_position" if what == "subtasks" else (
         "ix_tasks_user_list_position"
     )  # fmt: skip
-    assert ("Index Scan", index) in nodes or ("Index Only Scan", index) in nodes, nodes
-    assert "Sort" not in [node for node, _ in nodes], nodes
+    # the page is read in order from the index, no sort of the list's tasks
+    assert limited_scans(plan) in (
+        [("Index Scan", index)],
+        [("Index Only Scan", index)],
+    ), nodes
 
 
 def test_a_create_is_two_statements_in_the_inbox(app, alice):
