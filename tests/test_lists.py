@@ -13,12 +13,6 @@ STRONG_TAG = re.compile(r'"[\x21\x23-\x7e]+"')
 NEVER_USED = "0b9c2c1e-4f7e-4e54-9a39-5a2f8a1d6c11"
 
 
-def make_list(user, name="Groceries"):
-    response = user.post("/lists", json={"name": name})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
 def test_a_new_list_has_an_id_a_location_and_an_etag(users_on):
     alice = users_on("alice")
 
@@ -40,7 +34,7 @@ def test_lists_come_in_creation_order_unpaginated(users_on):
     alice = users_on("alice")
     names = [f"List {n}" for n in range(60)]
     for name in names:
-        make_list(alice, name)
+        alice.create_list(name)
 
     response = alice.get("/lists")
 
@@ -50,7 +44,7 @@ def test_lists_come_in_creation_order_unpaginated(users_on):
 
 def test_renaming_a_list_changes_it_and_its_etag_once(users_on):
     alice = users_on("alice")
-    made = make_list(alice, "Work")
+    made = alice.create_list("Work")
     url = f"/lists/{made['id']}"
     tag = alice.get(url).headers["ETag"]
 
@@ -67,7 +61,7 @@ def test_renaming_a_list_changes_it_and_its_etag_once(users_on):
 
 
 def test_if_none_match_and_if_match_work_on_lists_as_on_tasks(alice):
-    made = make_list(alice)
+    made = alice.create_list()
     url = f"/lists/{made['id']}"
     tag = alice.get(url).headers["ETag"]
 
@@ -98,7 +92,7 @@ def test_if_none_match_and_if_match_work_on_lists_as_on_tasks(alice):
     ],
 )
 def test_bad_list_bodies_are_422_and_change_nothing(alice, body, field):
-    made = make_list(alice, "Kept")
+    made = alice.create_list("Kept")
 
     created = alice.post("/lists", json=body)
     updated = alice.patch(f"/lists/{made['id']}", json=body) if body else None
@@ -111,26 +105,26 @@ def test_bad_list_bodies_are_422_and_change_nothing(alice, body, field):
 
 def test_a_name_may_be_used_once_ignoring_letter_case(users_on):
     alice, bob = users_on("alice"), users_on("bob")
-    work = make_list(alice, "Work")
-    home = make_list(alice, "Home")
+    work = alice.create_list("Work")
+    home = alice.create_list("Home")
 
     assert_error(alice.post("/lists", json={"name": " WORK "}), 409)
     assert_error(alice.put(f"/lists/{home['id']}", json={"name": "work"}), 409)
-    make_list(alice, "Straße")
+    alice.create_list("Straße")
     assert_error(alice.post("/lists", json={"name": "STRASSE"}), 409)  # casefold
     assert [made["name"] for made in alice.get("/lists").get_json()] == [
         "Work",
         "Home",
         "Straße",
     ]
-    make_list(bob, "Work")  # another user's names are theirs
+    bob.create_list("Work")  # another user's names are theirs
     alice.delete(f"/lists/{work['id']}")
-    make_list(alice, "work")  # a deleted list's name is free again
+    alice.create_list("work")  # a deleted list's name is free again
 
 
 def test_the_201st_list_is_refused(alice):
     for n in range(MAX_LISTS):
-        make_list(alice, f"L{n}")
+        alice.create_list(f"L{n}")
 
     response = alice.post("/lists", json={"name": "One too many"})
 
@@ -140,7 +134,7 @@ def test_the_201st_list_is_refused(alice):
 
 def test_tasks_go_into_a_list_and_the_listing_filters_by_it(users_on):
     alice = users_on("alice")
-    groceries = make_list(alice, "Groceries")
+    groceries = alice.create_list("Groceries")
     milk = alice.create(title="Milk", list_id=groceries["id"])
     inbox = alice.create(title="Call mum")
 
@@ -163,7 +157,7 @@ def test_tasks_go_into_a_list_and_the_listing_filters_by_it(users_on):
 
 def test_deleting_a_list_deletes_every_task_in_it(users_on):
     alice = users_on("alice")
-    doomed = make_list(alice, "Doomed")
+    doomed = alice.create_list("Doomed")
     kept = alice.create(title="Kept")
     parent = alice.create(title="In it", list_id=doomed["id"])
     child = alice.create(title="Its step", parent_id=parent["id"])
@@ -182,8 +176,8 @@ def test_deleting_a_list_deletes_every_task_in_it(users_on):
 @pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
 def test_another_users_or_a_deleted_list_is_404_like_one_never_made(users_on, method):
     alice, bob = users_on("alice"), users_on("bob")
-    theirs = make_list(alice, "Alice's")
-    gone = make_list(bob, "Gone")
+    theirs = alice.create_list("Alice's")
+    gone = bob.create_list("Gone")
     bob.delete(f"/lists/{gone['id']}")
     body = {"name": "hijacked"} if method in ("PUT", "PATCH") else None
 
@@ -201,8 +195,8 @@ def test_another_users_or_a_deleted_list_is_404_like_one_never_made(users_on, me
 
 def test_a_task_naming_a_list_not_the_users_is_422_on_list_id_alike(users_on):
     alice, bob = users_on("alice"), users_on("bob")
-    theirs = make_list(alice, "Alice's")
-    gone = make_list(bob, "Gone")
+    theirs = alice.create_list("Alice's")
+    gone = bob.create_list("Gone")
     bob.delete(f"/lists/{gone['id']}")
     task = bob.create(title="Bob's")
 

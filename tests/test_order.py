@@ -28,12 +28,6 @@ from tests.helpers import (
 NEVER_USED = "0b9c2c1e-4f7e-4e54-9a39-5a2f8a1d6c11"
 
 
-def make_list(user, name):
-    response = user.post("/lists", json={"name": name})
-    assert response.status_code == 201
-    return response.get_json()
-
-
 def ordered(user, query="", sort="position"):
     """Titles in the listing's manual order."""
     response = user.get(f"/tasks?sort={sort}&per_page=100&{query}")
@@ -106,7 +100,7 @@ def test_a_move_to_where_the_task_already_is_changes_nothing(alice):
 
 def test_moving_into_another_list_or_under_a_parent(users_on):
     alice = users_on("alice")
-    work = make_list(alice, "Work")
+    work = alice.create_list("Work")
     w = tasks(alice, "w1", "w2", list_id=work["id"])
     t = tasks(alice, "a", "b")
 
@@ -123,7 +117,7 @@ def test_moving_into_another_list_or_under_a_parent(users_on):
 
 def test_a_reference_that_is_not_a_sibling_at_the_destination_is_422(users_on):
     alice, bob = users_on("alice"), users_on("bob")
-    work = make_list(alice, "Work")
+    work = alice.create_list("Work")
     t = tasks(alice, "a", "b", "c")
     elsewhere = alice.create(title="in work", list_id=work["id"])
     child = alice.create(title="child", parent_id=t["c"]["id"])
@@ -256,7 +250,7 @@ def test_siblings_with_equal_positions_are_renumbered_and_that_is_a_change(app, 
 
 
 def test_a_task_put_in_a_new_list_by_an_update_goes_last_there(alice):
-    work = make_list(alice, "Work")
+    work = alice.create_list("Work")
     tasks(alice, "w1", "w2", list_id=work["id"])
     loose = alice.create(title="loose")
 

@@ -8,15 +8,9 @@ from tests.helpers import assert_error
 NEVER_USED = "0b9c2c1e-4f7e-4e54-9a39-5a2f8a1d6c11"
 
 
-def make_list(user, name):
-    response = user.post("/lists", json={"name": name})
-    assert response.status_code == 201
-    return response.get_json()
-
-
 def test_subtasks_take_their_parents_list_and_are_listed_under_it(users_on):
     alice = users_on("alice")
-    trip = make_list(alice, "Trip")
+    trip = alice.create_list("Trip")
     parent = alice.create(title="Pack", list_id=trip["id"])
 
     socks = alice.create(title="Socks", parent_id=parent["id"])
@@ -32,7 +26,7 @@ def test_subtasks_take_their_parents_list_and_are_listed_under_it(users_on):
 
 def test_a_subtask_in_another_list_than_its_parents_is_refused(users_on):
     alice = users_on("alice")
-    trip, work = make_list(alice, "Trip"), make_list(alice, "Work")
+    trip, work = alice.create_list("Trip"), alice.create_list("Work")
     parent = alice.create(title="Pack", list_id=trip["id"])
     child = alice.create(title="Socks", parent_id=parent["id"])
 
@@ -103,7 +97,7 @@ def test_a_parent_not_the_users_live_task_is_422_on_parent_id_alike(users_on):
 
 def test_moving_a_parent_to_another_list_moves_its_subtasks(users_on):
     alice = users_on("alice")
-    home, work = make_list(alice, "Home"), make_list(alice, "Work")
+    home, work = alice.create_list("Home"), alice.create_list("Work")
     parent = alice.create(title="Report", list_id=home["id"])
     steps = [alice.create(title=f"Step {n}", parent_id=parent["id"]) for n in range(3)]
 
