@@ -13,6 +13,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from . import auth, cli, db, docs, errors, jsonio, logs, ratelimit, security
     from .extensions import api, cors, jwt
     from .health import blp as health_blueprint
+    from .lists import blp as lists_blueprint
     from .tasks import blp as tasks_blueprint
 
     app.json = jsonio.ORJSONProvider(app)
@@ -27,14 +28,16 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     db.init_app(app)
     jwt.init_app(app)
     # Both per request, in this order: who is calling, then their rate limit.
-    auth.init_app(app, protected_blueprints=[tasks_blueprint])
-    ratelimit.init_app(app, limited_blueprints=[tasks_blueprint])
+    user_blueprints = [tasks_blueprint, lists_blueprint]
+    auth.init_app(app, protected_blueprints=user_blueprints)
+    ratelimit.init_app(app, limited_blueprints=user_blueprints)
     security.init_app(app)
     cors.init_app(app)  # config.py's CORS_* keys
     api.init_app(app)
     docs.init_app(app)
     api.register_blueprint(health_blueprint)
     api.register_blueprint(tasks_blueprint)
+    api.register_blueprint(lists_blueprint)
     errors.init_app(app)
     cli.init_app(app)
 

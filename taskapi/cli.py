@@ -153,10 +153,10 @@ def seed_demo(user_id, count):
     "days",
     required=True,
     type=click.IntRange(min=0),
-    help="Purge tasks deleted at least DAYS days ago.",
+    help="Purge tasks (and lists) deleted at least DAYS days ago.",
 )
 def purge_deleted(days):
-    """Remove soft-deleted tasks for good."""
+    """Remove soft-deleted tasks, then lists no task refers to, for good."""
     purged = queries.purge_deleted(before=utcnow() - timedelta(days=days))
     click.echo(f"Purged {purged} deleted task(s) older than {days} day(s).")
 

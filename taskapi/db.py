@@ -4,13 +4,15 @@ Like Flask-SQLAlchemy's `db.session`: one session per thread of work, removed wh
 the app context ends. The engine is made in `init_app`, never at import time.
 """
 
+import hashlib
 import select
 import time
 from datetime import datetime, timezone
 
 import orjson
 from flask import current_app
-from sqlalchemy import DateTime, create_engine, event
+from sqlalchemy import BigInteger, DateTime, bindparam, create_engine, event, func
+from sqlalchemy import select as select_statement
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
@@ -56,6 +58,10 @@ class Base(DeclarativeBase):
 
 
 POOL_MODES = ("auto", "app", "pgbouncer")
+
+_ADVISORY_LOCK = select_statement(
+    func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger))
+)
 
 
 def uses_external_pooler(url, mode: str = "auto") -> bool:
@@ -171,6 +177,18 @@ def begin_transaction() -> None:
     statement of the work (after a commit or rollback)."""
     if dialect_name() == "postgresql":
         Session.connection(execution_options={"isolation_level": "READ COMMITTED"})
+
+
+def lock_for_transaction(name: str) -> None:
+    """Wait until no other transaction holds the lock called `name`, then hold it
+    until this one ends (PostgreSQL's pg_advisory_xact_lock: transaction-scoped,
+    so safe through a transaction-pooling PgBouncer). Call it inside
+    begin_transaction()'s work. SQLite runs one writer at a time already."""
+    if dialect_name() != "postgresql":
+        return
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    key = int.from_bytes(digest, "big", signed=True)
+    Session.execute(_ADVISORY_LOCK, {"key": key})
 
 
 def _sqlite_pragmas(dbapi_connection, _record):

@@ -34,7 +34,7 @@ class IfMatch:
         """412 unless the task's current tag is one of the tags (strong match)."""
         if not self.tags.contains(_opaque_tag(task)):
             raise PreconditionFailed(
-                "The task has changed since you read it: If-Match does not match "
+                "It has changed since you read it: If-Match does not match "
                 "its current ETag. Fetch it again, then retry."
             )
 

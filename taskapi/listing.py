@@ -10,6 +10,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    exists,
     func,
     literal,
     or_,
@@ -20,10 +21,19 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from .db import Session, dialect_name
+from .errors import invalid
 from .models import PRIORITY_RANK, Task, TaskCount
 from .prepared import prepared
-from .queries import TASKS, owned, task_columns
-from .schemas import TaskQuerySchema
+from .queries import (
+    LIST_NOT_FOUND,
+    LISTS,
+    TASK_NOT_FOUND,
+    TASKS,
+    owned,
+    owned_list,
+    task_columns,
+)
+from .schemas import QueryReference, TaskQuerySchema
 
 # Built on the tables' columns, not the ORM entities: a statement without ORM
 # entities skips the ORM's compile and load steps (see queries.task_columns).
@@ -113,9 +123,21 @@ def _priority_filter(names: list[str], _dialect: str) -> list:
     return [TASKS.priority.in_(sorted({PRIORITY_RANK[name] for name in names}))]
 
 
+def _reference_filter(column):
+    """`none`: the column is NULL; an id: it names that list or task."""
+
+    def condition(value, _dialect: str) -> list:
+        return [column.is_(None) if value == QueryReference.NONE else column == value]
+
+    return condition
+
+
 # The conditions of each filter of TaskQuerySchema, given its value and the dialect.
 FILTERS = {
     "completed": lambda completed, _dialect: [TASKS.completed.is_(completed)],
+    "status": lambda statuses, _dialect: [TASKS.status.in_(sorted(set(statuses)))],
+    "list_id": _reference_filter(TASKS.list_id),
+    "parent_id": _reference_filter(TASKS.parent_id),
     "priority": _priority_filter,
     "tag": _tags_filter,
     "q": _q_filter,
@@ -138,6 +160,26 @@ def check_filters(schema=TaskQuerySchema) -> None:
 check_filters()
 
 
+def _references(user_id: str, query: dict) -> list:
+    """For a `list_id` or `parent_id` filter naming an id: whether that is the
+    user's live list or task, a column beside the page (no extra statement)."""
+    checks = []
+    if query.get("list_id") not in (None, QueryReference.NONE):
+        named = LISTS.id == query["list_id"]
+        found = exists().where(*owned_list(user_id, LISTS), named)
+        checks.append(found.label("found_list_id"))
+    if query.get("parent_id") not in (None, QueryReference.NONE):
+        parents = Task.__table__.alias("parents")
+        found = exists().where(
+            *owned(user_id, parents.c), parents.c.id == query["parent_id"]
+        )
+        checks.append(found.label("found_parent_id"))
+    return checks
+
+
+REFERENCE_NOT_FOUND = {"list_id": LIST_NOT_FOUND, "parent_id": TASK_NOT_FOUND}
+
+
 def _filters(user_id: str, query: dict, dialect: str) -> list:
     conditions = [*owned(user_id, TASKS)]
     for name, condition in FILTERS.items():
@@ -152,9 +194,12 @@ def _filters(user_id: str, query: dict, dialect: str) -> list:
 DIRECT_PAGE_MAX_OFFSET = 200
 
 
-def _page_statement(conditions: list, counted, sort: str, dialect: str, direct: bool):
+def _page_statement(
+    conditions: list, counted, sort: str, dialect: str, direct: bool, checks=()
+):
     """The listing's statement, with the user, LIMIT and OFFSET as bound
-    parameters (`owner_id`, `limit`, `offset`)."""
+    parameters (`owner_id`, `limit`, `offset`); `checks`, more columns of the
+    one-row side (see _references)."""
     sort_key = _sort_column(sort.lstrip("-"), dialect)
     limit, offset = bindparam("limit"), bindparam("offset")
     if direct:
@@ -167,7 +212,7 @@ def _page_statement(conditions: list, counted, sort: str, dialect: str, direct: 
             .subquery("page_rows")
         )
         return (
-            select(counted.c.total, *task_columns(rows.c))
+            select(counted.c.total, *checks, *task_columns(rows.c))
             .select_from(counted)
             .outerjoin(rows, true())
             .order_by(*_order_by(sort, dialect, rows.c))
@@ -181,7 +226,7 @@ def _page_statement(conditions: list, counted, sort: str, dialect: str, direct: 
         .subquery("page_ids")
     )
     return (
-        select(counted.c.total, *task_columns(TASKS))
+        select(counted.c.total, *checks, *task_columns(TASKS))
         .select_from(counted)
         .outerjoin(ids, true())
         .outerjoin(
@@ -224,9 +269,13 @@ def list_tasks(user_id: str, query: dict) -> TaskPage:
     else:
         conditions = _filters(user_id, query, dialect)
         counted = _total(user_id, conditions, dialect, unfiltered=False)
-        statement = _page_statement(conditions, counted, sort, dialect, direct)
+        checks = _references(user_id, query)
+        statement = _page_statement(conditions, counted, sort, dialect, direct, checks)
     parameters = {"owner_id": user_id, "limit": per_page, "offset": offset}
     rows = Session.execute(statement, parameters).all()
+    for name, message in REFERENCE_NOT_FOUND.items():
+        if not getattr(rows[0], f"found_{name}", True):
+            raise invalid(name, message, location="query")
     # rows of (total, the task's columns); a page past the end is one row of
     # the total alone, the task's columns NULL
     return TaskPage([row for row in rows if row.id is not None], rows[0].total)

@@ -1,4 +1,5 @@
-"""The Task model (SQLAlchemy 2.0 typed mapping). Migrations own the schema."""
+"""The models (SQLAlchemy 2.0 typed mappings): Task, TaskList, IdempotencyKey,
+TaskCount. Migrations own the schema."""
 
 import uuid
 from datetime import datetime, timezone
@@ -6,6 +7,7 @@ from datetime import datetime, timezone
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    ForeignKey,
     Index,
     SmallInteger,
     String,
@@ -24,6 +26,15 @@ PRIORITIES = ("low", "medium", "high", "urgent")
 PRIORITY_RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
 DEFAULT_PRIORITY = "medium"
 
+STATUSES = ("pending", "in_progress", "completed")
+DEFAULT_STATUS = "pending"
+# A position is compared as bytes: the "C" collation on PostgreSQL, whatever the
+# database's locale (SQLite compares bytes already).
+POSITION_LENGTH = 255
+Position = String(POSITION_LENGTH).with_variant(
+    String(POSITION_LENGTH, collation="C"), "postgresql"
+)
+
 TagList = JSON().with_variant(JSONB(), "postgresql")
 
 # Every listing index covers one user's live tasks.
@@ -34,7 +45,7 @@ POSTGRESQL_ONLY = {"postgresql_only": True}
 
 
 def live_index(name: str, *expressions, **options) -> Index:
-    """A partial index over live tasks, on both databases (migrations 0001, 0003)."""
+    """A partial index over live rows, on both databases (migrations 0001, 0003...)."""
     return Index(
         name, *expressions, postgresql_where=LIVE, sqlite_where=LIVE, **options
     )
@@ -58,6 +69,11 @@ class Task(Base):
     user_id: Mapped[str] = mapped_column(String(255))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
+    # `completed` is kept beside `status` (the toggle and the indexes use it); a
+    # CHECK keeps the two in step.
+    status: Mapped[str] = mapped_column(
+        String(20), default=DEFAULT_STATUS, server_default=DEFAULT_STATUS
+    )
     completed: Mapped[bool] = mapped_column(default=False)
     completed_at: Mapped[datetime | None]
     priority_rank: Mapped[int] = mapped_column(
@@ -65,6 +81,14 @@ class Task(Base):
     )
     due_date: Mapped[datetime | None]
     tags: Mapped[list[str]] = mapped_column(TagList, default=list)
+    list_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("lists.id", name="fk_tasks_list_id")
+    )
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("tasks.id", name="fk_tasks_parent_id")
+    )
+    # Fractional index among its siblings (ordering.py).
+    position: Mapped[str] = mapped_column(Position)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
@@ -73,6 +97,12 @@ class Task(Base):
 
     __table_args__ = (
         CheckConstraint("priority BETWEEN 0 AND 3", name="ck_tasks_priority_rank"),
+        CheckConstraint(
+            "status IN ('pending', 'in_progress', 'completed')", name="ck_tasks_status"
+        ),
+        CheckConstraint(
+            "completed = (status = 'completed')", name="ck_tasks_completed_status"
+        ),
         # The listing's sort keys, each in the listing's exact order with id last.
         live_index("ix_tasks_user_created", "user_id", "created_at", "id"),
         live_index("ix_tasks_user_updated", "user_id", "updated_at", "id"),
@@ -105,6 +135,15 @@ class Task(Base):
             # Alembic cannot compare this one's definition, only that it exists.
             info={"compare_definition": False},
         ),
+        # A list (or the inbox) in manual order; a parent's subtasks in order; the
+        # status filter, newest first (migration 0006).
+        live_index(
+            "ix_tasks_user_list_position", "user_id", "list_id", "position", "id"
+        ),
+        live_index("ix_tasks_parent_position", "parent_id", "position", "id"),
+        live_index(
+            "ix_tasks_user_status_created", "user_id", "status", "created_at", "id"
+        ),
         # The filters: `tag` (JSONB containment) and `q` (trigram ILIKE).
         postgresql_index(
             "ix_tasks_tags",
@@ -132,6 +171,28 @@ class Task(Base):
     @priority.setter
     def priority(self, name: str) -> None:
         self.priority_rank = PRIORITY_RANK[name]
+
+
+class TaskList(Base):
+    """A user's list of tasks. Soft-deleted like tasks."""
+
+    __tablename__ = "lists"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(100))
+    # The name case-folded in Python: unique per user among live lists, the same on
+    # both databases whatever their locale (SQL's lower() is not).
+    name_key: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    __table_args__ = (
+        live_index("ix_lists_user_name", "user_id", "name_key", unique=True),
+        live_index("ix_lists_user_created", "user_id", "created_at", "id"),
+    )
 
 
 class IdempotencyKey(Base):

@@ -34,7 +34,12 @@ def _parameter_type(bind, dialect) -> str:
     # LIMIT and OFFSET binds carry no type: PostgreSQL infers it ("unknown")
     if isinstance(bind.type, NullType):
         return "unknown"
-    return bind.type.compile(dialect=dialect)
+    type_ = bind.type.dialect_impl(dialect)
+    if getattr(type_, "collation", None):
+        # a parameter's type takes no COLLATE (tasks.position is "C")
+        type_ = type_.copy()
+        type_.collation = None
+    return type_.compile(dialect=dialect)
 
 
 def _prepare(cursor, statement: str, context, name: str) -> str:

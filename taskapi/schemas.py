@@ -1,15 +1,23 @@
 """Marshmallow schemas: every check on what a client sends lives here."""
 
 import re
+import uuid
 from datetime import datetime, time, timezone
 
 import marshmallow as ma
 from marshmallow import ValidationError, fields, validate
 from sqlalchemy import Row
 
-from .models import DEFAULT_PRIORITY, PRIORITIES, Task
+from .models import DEFAULT_PRIORITY, PRIORITIES, STATUSES, Task
 
-READ_ONLY_FIELDS = ("id", "user_id", "created_at", "updated_at", "completed_at")
+READ_ONLY_FIELDS = (
+    "id",
+    "user_id",
+    "created_at",
+    "updated_at",
+    "completed_at",
+    "position",
+)
 MAX_TAGS = 20
 # Deeper pages are refused (422) rather than sent to the database as an OFFSET.
 MAX_PAGE_OFFSET = 2**31 - 1
@@ -117,6 +125,53 @@ class Priority(Text):
         return super()._deserialize(value, attr, data, **kwargs).lower()
 
 
+class Status(fields.String):
+    """`pending`, `in_progress` or `completed`."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            validate=validate.OneOf(STATUSES),
+            metadata={"enum": list(STATUSES)},
+            **kwargs,
+        )
+
+
+class Reference(fields.UUID):
+    """The id of another of the user's objects, or null. Whether it exists is
+    the queries' business (422 "not found" on the field)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_none=True, **kwargs)
+
+
+class QueryReference(fields.String):
+    """A query's reference: an object's id, or `none` (no list / no parent).
+    Loads as a UUID, or the string "none"."""
+
+    NONE = "none"
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            metadata={
+                "pattern": "^(none|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                "[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
+                **kwargs.pop("metadata", {}),
+            },
+            **kwargs,
+        )
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if value == self.NONE:
+            return value
+        try:
+            if len(value) != 36:
+                raise ValueError
+            return uuid.UUID(value)
+        except ValueError:
+            raise ValidationError("Must be an id (a UUID) or `none`.") from None
+
+
 class UTCDateTime(fields.DateTime):
     """RFC 3339 in UTC with a `Z`. Input: a date-time (no offset means UTC) or a
     bare date (midnight UTC)."""
@@ -168,11 +223,17 @@ class TaskSchema(ma.Schema):
     user_id = fields.String()
     title = fields.String()
     description = fields.String(allow_none=True)
+    status = fields.String(metadata={"enum": list(STATUSES)})
     completed = fields.Boolean()
     completed_at = UTCDateTime(allow_none=True)
     priority = fields.String(metadata={"enum": list(PRIORITIES)})
     due_date = UTCDateTime(allow_none=True)
     tags = fields.List(fields.String())
+    list_id = fields.UUID(allow_none=True)
+    parent_id = fields.UUID(allow_none=True)
+    position = fields.String(
+        metadata={"description": "Siblings sorted by it, as bytes: the user's order."}
+    )
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
 
@@ -190,11 +251,15 @@ class TaskSchema(ma.Schema):
             "user_id": obj.user_id,
             "title": obj.title,
             "description": obj.description,
+            "status": obj.status,
             "completed": obj.completed,
             "completed_at": _rfc3339(obj.completed_at),
             "priority": PRIORITIES[obj.priority_rank],
             "due_date": _rfc3339(obj.due_date),
             "tags": list(obj.tags),
+            "list_id": None if obj.list_id is None else str(obj.list_id),
+            "parent_id": None if obj.parent_id is None else str(obj.parent_id),
+            "position": obj.position,
             "created_at": _rfc3339(obj.created_at),
             "updated_at": _rfc3339(obj.updated_at),
         }
@@ -203,22 +268,45 @@ class TaskSchema(ma.Schema):
 _TASK_FIELDS = set(TaskSchema._declared_fields)
 
 
-class _TaskInput(ma.Schema):
-    """Fields a client may write; anything else in the body is a 422."""
+class _Input(ma.Schema):
+    """A body a client writes: its read-only fields are refused by name (422),
+    anything else unknown by marshmallow."""
 
-    description = Text(allow_none=True, validate=validate.Length(max=2000))
-    due_date = UTCDateTime(allow_none=True)
-    tags = Tags(allow_none=True)
+    read_only_fields: tuple[str, ...] = ()
 
     @ma.pre_load
     def refuse_read_only_fields(self, data, **kwargs):
         if isinstance(data, dict):
-            present = [name for name in READ_ONLY_FIELDS if name in data]
+            present = [name for name in self.read_only_fields if name in data]
             if present:
                 raise ValidationError(
                     {name: ["Read-only field: the server sets it."] for name in present}
                 )
         return data
+
+
+class _TaskInput(_Input):
+    """Fields a client may write; anything else in the body is a 422."""
+
+    read_only_fields = READ_ONLY_FIELDS
+
+    description = Text(allow_none=True, validate=validate.Length(max=2000))
+    due_date = UTCDateTime(allow_none=True)
+    tags = Tags(allow_none=True)
+    status = Status()
+    list_id = Reference()
+    parent_id = Reference()
+
+    @ma.validates_schema(pass_original=True)
+    def status_agrees_with_completed(self, data, original, **kwargs):
+        # as sent: on create, `completed` has a default that says nothing
+        sent = isinstance(original, dict) and "completed" in original
+        both = "status" in data and sent
+        if both and (data["status"] == "completed") != data["completed"]:
+            raise ValidationError(
+                "Disagrees with `completed`: send one of them, or both alike.",
+                "status",
+            )
 
     @ma.post_load
     def null_tags_are_none(self, data, **kwargs):
@@ -249,10 +337,45 @@ class CompletionSchema(ma.Schema):
     completed = StrictBoolean()
 
 
+class MoveSchema(ma.Schema):
+    """Where to put a task: right after `after` or right before `before` (both:
+    they must be neighbours; neither: last), among the siblings of its new place
+    (`list_id` and `parent_id` as given, else unchanged)."""
+
+    after = Reference()
+    before = Reference()
+    list_id = Reference()
+    parent_id = Reference()
+
+
+# Lists -------------------------------------------------------------------------
+
+
+class ListSchema(ma.Schema):
+    """A list, as the API answers it."""
+
+    id = fields.UUID()
+    name = fields.String()
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+
+
+class _ListInput(_Input):
+    read_only_fields = ("id", "user_id", "created_at", "updated_at")
+
+
+class ListCreateSchema(_ListInput):
+    name = Text(required=True, strip=True, validate=validate.Length(1, 100))
+
+
+class ListUpdateSchema(_ListInput):
+    name = Text(strip=True, validate=validate.Length(1, 100))
+
+
 # Query strings -----------------------------------------------------------------
 
 
-SORT_KEYS = ("created_at", "updated_at", "due_date", "priority", "title")
+SORT_KEYS = ("created_at", "updated_at", "due_date", "priority", "title", "position")
 SORTS = (*SORT_KEYS, *(f"-{key}" for key in SORT_KEYS))
 DEFAULT_SORT = "-created_at"
 
@@ -270,6 +393,13 @@ class TaskQuerySchema(ma.Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, 100))
     completed = QueryBoolean()
+    status = fields.List(Status())
+    list_id = QueryReference(
+        metadata={"description": "A list's id, or `none` for tasks in no list."}
+    )
+    parent_id = QueryReference(
+        metadata={"description": "A task's id (its subtasks), or `none` (top level)."}
+    )
     priority = fields.List(Priority())
     tag = fields.List(Text(strip=True, validate=validate.Length(1, 50)))
     q = Text(

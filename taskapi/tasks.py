@@ -1,66 +1,33 @@
 """The tasks blueprint: one user's to-do list.
 
 Every route is served twice: at /api/<user_id>/tasks... (the path must name the
-token's user, else 403) and at /api/tasks... (the user comes from the token alone).
+token's user, else 403) and at /api/tasks... (the user comes from the token alone;
+see routes.py).
 """
-
-from http import HTTPStatus
 
 from flask import g, request
 from flask.views import MethodView
 
-from . import idempotency, listing, queries
-from .docs import BEARER_AUTH
+from . import idempotency, listing, ordering, queries
 from .etags import etag_of, if_match, not_modified
-from .extensions import Blueprint
 from .pagination import PAGINATION_HEADERS, pagination_headers
+from .routes import STRING, UserBlueprint
 from .schemas import (
     CompletionSchema,
     IdempotencyKeySchema,
+    MoveSchema,
     TaskCreateSchema,
     TaskQuerySchema,
     TaskSchema,
     TaskUpdateSchema,
 )
 
-blp = Blueprint(
+blp = UserBlueprint(
     "tasks",
     __name__,
-    url_prefix="/api",
     description="A user's tasks. Every operation needs `Authorization: Bearer <JWT>`.",
 )
-
-STRING = {"schema": {"type": "string"}}
-
-
-@blp.url_value_preprocessor
-def set_aside_path_user(_endpoint, values):
-    """/api/<user_id>/...: the path's user is for auth.authenticate to compare
-    with the token's (403 if they differ); the views use g.user_id alone."""
-    g.path_user_id = values.pop("user_id", None)
-
-
-def doc_errors(*statuses):
-    """Document the bearer token and the errors a method answers: `statuses`, and
-    those of every route (401; 403 for another user's path; 414 a URL past
-    gunicorn's limit; 503 database down). 422 is documented by the arguments."""
-    return blp.doc(
-        security=BEARER_AUTH,
-        responses={
-            status: HTTPStatus(status).name
-            for status in (401, 403, 414, 503, *statuses)
-        },
-    )
-
-
-def route(rule: str, endpoint: str):
-    """Route a view at both /api/<user_id><rule> and /api<rule>."""
-
-    def decorator(view):
-        blp.route(f"/<user_id>{rule}", endpoint=f"user_{endpoint}")(view)
-        return blp.route(rule, endpoint=endpoint)(view)
-
-    return decorator
+route, doc_errors = blp.both_routes, blp.doc_errors
 
 
 @route("/tasks", "tasks")
@@ -137,4 +104,18 @@ class TaskCompletion(MethodView):
         task = queries.set_completed(
             g.user_id, task_id, body.get("completed"), if_match()
         )
+        return task, {"ETag": etag_of(task)}
+
+
+@route("/tasks/<task_id>/move", "task_move")
+class TaskMove(MethodView):
+    @blp.arguments(MoveSchema())
+    @blp.response(200, TaskSchema, headers={"ETag": STRING})
+    @doc_errors(400, 404, 412, 413, 415)
+    def post(self, body, task_id):
+        """Move a task: right after `after`, right before `before`, or last
+
+        Among the siblings of its new place: `list_id` and `parent_id` as given,
+        else unchanged."""
+        task = ordering.move_task(g.user_id, task_id, body, if_match())
         return task, {"ETag": etag_of(task)}

@@ -135,6 +135,12 @@ class User:
         assert response.status_code == 201, response.get_json()
         return response.get_json()
 
+    def create_list(self, name="A list"):
+        """Create a list through the API and return its body."""
+        response = self.post("/lists", json={"name": name})
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
 
 # Servers ----------------------------------------------------------------------
 

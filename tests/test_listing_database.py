@@ -101,19 +101,23 @@ def indexes(engine) -> set:
         return set(conn.execute(text(query)).scalars())
 
 
-def insert_task(conn, user_id, deleted=False):
+def insert_task(conn, user_id, deleted=False, position=None):
+    """A task as SQL writes it; `position` for a database past migration 0006."""
     now = datetime.now(timezone.utc)
+    columns = ", position" if position else ""
     conn.execute(
         text(
             "INSERT INTO tasks (id, user_id, title, completed, priority, tags,"
-            " created_at, updated_at, deleted_at, version)"
-            " VALUES (:id, :user_id, 't', false, 1, '[]', :now, :now, :deleted, 1)"
+            f" created_at, updated_at, deleted_at, version{columns})"
+            " VALUES (:id, :user_id, 't', false, 1, '[]', :now, :now, :deleted, 1"
+            f"{', :position' if position else ''})"
         ),
         {
             "id": uuid.uuid4(),
             "user_id": user_id,
             "now": now,
             "deleted": now if deleted else None,
+            "position": position,
         },
     )
 
@@ -143,7 +147,7 @@ def test_an_owner_who_is_not_a_superuser_migrates_up_and_down(server):
     } <= indexes(engine)
     assert counts(engine) == {"u1": 2}
     with engine.begin() as conn:
-        insert_task(conn, "u2")
+        insert_task(conn, "u2", position="a0")
     assert counts(engine) == {"u1": 2, "u2": 1}
 
     migrate(engine, command.downgrade, "0001")
