@@ -409,7 +409,7 @@ def big_user(app):
         Session.commit()
         if on_postgres:  # what autovacuum does in time; the engine autocommits
             with get_engine(app).connect() as conn:
-                conn.execute(text("VACUUM (ANALYZE) tasks"))
+                conn.execute(text("VACUUM (ANALYZE) tasks, lists"))
         Session.remove()
     return user_id, str(big_list), str(parent)
 
@@ -474,7 +474,9 @@ def test_a_big_list_and_a_parents_subtasks_are_read_by_index(
             f"median {statistics.median(timings):.1f} ms per request"
         )
 
-    assert not any(node == "Seq Scan" for node, _ in nodes), nodes
+    # The lists table is a few rows here, and a seq scan of it is the planner's
+    # right choice; the tasks table must never be read whole.
+    assert ("Seq Scan", "tasks") not in nodes, nodes
     index = "ix_tasks_parent_position" if what == "subtasks" else (
         "ix_tasks_user_list_position"
     )  # fmt: skip
