@@ -14,7 +14,7 @@ from alembic.util import CommandError
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import idempotency, queries
+from . import idempotency, task_queries
 from .auth import MAX_USER_ID_LENGTH
 from .db import get_engine
 from .models import PRIORITIES, utcnow
@@ -130,7 +130,7 @@ def seed_demo(user_id, count):
     """Create COUNT sample tasks for USER_ID."""
     rng = random.Random(user_id)
     for number in range(1, count + 1):
-        queries.create_task(
+        task_queries.create_task(
             user_id,
             {
                 "title": f"{rng.choice(DEMO_TITLES)} #{number}",
@@ -157,7 +157,7 @@ def seed_demo(user_id, count):
 )
 def purge_deleted(days):
     """Remove soft-deleted tasks, then lists no task refers to, for good."""
-    purged = queries.purge_deleted(before=utcnow() - timedelta(days=days))
+    purged = task_queries.purge_deleted(before=utcnow() - timedelta(days=days))
     click.echo(f"Purged {purged} deleted task(s) older than {days} day(s).")
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
+    ServiceUnavailable,
     UnprocessableEntity,
 )
 from werkzeug.http import HTTP_STATUS_CODES
@@ -111,3 +112,11 @@ def database_unavailable(error):
 def init_app(app) -> None:
     for error in DATABASE_UNAVAILABLE:
         app.register_error_handler(error, database_unavailable)
+
+
+def too_busy():
+    """A 503 for a write that lost to concurrent writers of its task every time."""
+    return ServiceUnavailable(
+        "The task is being changed by other requests right now; retry.",
+        retry_after=1,
+    )

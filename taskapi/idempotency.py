@@ -15,7 +15,7 @@ from sqlalchemy import Row, delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.exceptions import Conflict, ServiceUnavailable
 
-from . import queries
+from . import task_queries
 from .db import Session, begin_transaction, dialect_name
 from .etags import etag_of
 from .models import IdempotencyKey, utcnow
@@ -79,7 +79,7 @@ def create_task_once(user_id: str, key: str, fields: dict) -> Row | Replay:
     for _attempt in range(CLAIM_ATTEMPTS):
         begin_transaction()  # the task and the claim commit together, or neither
         _delete_expired(IdempotencyKey.user_id == user_id)
-        task = queries.add_task(user_id, fields)
+        task = task_queries.add_task(user_id, fields)
         claim = _insert().values(
             user_id=user_id,
             key=key,

@@ -1,5 +1,5 @@
 """The listing: one page of a user's tasks, filtered and sorted, and how many match,
-in one statement. Scoped to the user by queries.owned(), as every task query is.
+in one statement. Scoped to the user by scope.owned(), as every task query is.
 """
 
 import functools
@@ -24,7 +24,8 @@ from .db import Session, dialect_name
 from .errors import invalid
 from .models import PRIORITY_RANK, Task, TaskCount
 from .prepared import prepared
-from .queries import (
+from .schemas import QueryReference, TaskQuerySchema
+from .scope import (
     LIST_NOT_FOUND,
     LISTS,
     TASK_NOT_FOUND,
@@ -33,15 +34,14 @@ from .queries import (
     owned_list,
     task_columns,
 )
-from .schemas import QueryReference, TaskQuerySchema
 
 # Built on the tables' columns, not the ORM entities: a statement without ORM
-# entities skips the ORM's compile and load steps (see queries.task_columns).
+# entities skips the ORM's compile and load steps (see scope.task_columns).
 COUNTS = TaskCount.__table__.c
 
 
 class TaskPage(NamedTuple):
-    tasks: list[Row]  # with Task's attribute names: see queries.task_columns
+    tasks: list[Row]  # with Task's attribute names: see scope.task_columns
     total: int  # tasks matching the filters, on every page
 
 

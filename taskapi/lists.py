@@ -7,7 +7,7 @@ Deleting a list soft-deletes the tasks in it.
 from flask import g, request
 from flask.views import MethodView
 
-from . import queries
+from . import list_queries
 from .etags import etag_of, if_match, not_modified
 from .routes import STRING, UserBlueprint
 from .schemas import ListCreateSchema, ListSchema, ListUpdateSchema
@@ -26,7 +26,7 @@ class Lists(MethodView):
     @doc_errors()
     def get(self):
         """List the user's lists, oldest first (not paginated)"""
-        return queries.get_lists(g.user_id)
+        return list_queries.get_lists(g.user_id)
 
     @blp.arguments(ListCreateSchema())
     @blp.response(201, ListSchema, headers={"Location": STRING, "ETag": STRING})
@@ -34,7 +34,7 @@ class Lists(MethodView):
     @doc_errors(400, 413, 415)
     def post(self, fields):
         """Create a list"""
-        created = queries.create_list(g.user_id, fields)
+        created = list_queries.create_list(g.user_id, fields)
         location = f"{request.path}/{created.id}"
         return created, {"Location": location, "ETag": etag_of(created)}
 
@@ -46,7 +46,7 @@ class ListById(MethodView):
     @doc_errors(404)
     def get(self, list_id):
         """Get a list"""
-        found = queries.get_list(g.user_id, list_id)
+        found = list_queries.get_list(g.user_id, list_id)
         unchanged = not_modified(found)
         if unchanged is not None:
             return unchanged
@@ -58,7 +58,7 @@ class ListById(MethodView):
     @doc_errors(400, 404, 412, 413, 415)
     def put(self, fields, list_id):
         """Rename a list"""
-        updated = queries.update_list(g.user_id, list_id, fields, if_match())
+        updated = list_queries.update_list(g.user_id, list_id, fields, if_match())
         return updated, {"ETag": etag_of(updated)}
 
     @blp.arguments(ListUpdateSchema())
@@ -67,11 +67,11 @@ class ListById(MethodView):
     @doc_errors(400, 404, 412, 413, 415)
     def patch(self, fields, list_id):
         """Rename a list (same as PUT)"""
-        updated = queries.update_list(g.user_id, list_id, fields, if_match())
+        updated = list_queries.update_list(g.user_id, list_id, fields, if_match())
         return updated, {"ETag": etag_of(updated)}
 
     @blp.response(204)
     @doc_errors(404, 412)
     def delete(self, list_id):
         """Delete a list and every task in it (soft delete)"""
-        queries.delete_list(g.user_id, list_id, if_match())
+        list_queries.delete_list(g.user_id, list_id, if_match())

@@ -17,12 +17,14 @@ from typing import NamedTuple
 from fractional_indexing import generate_key_between, generate_n_keys_between
 from sqlalchemy import bindparam, select, true, tuple_, update
 
-from . import queries
 from .db import Session, begin_transaction, lock_for_transaction
-from .errors import invalid
+from .errors import invalid, too_busy
 from .etags import IfMatch
+from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, locked_task
 from .models import Task, utcnow
-from .queries import TASKS, Place, siblings
+from .places import Place, resolve_place
+from .scope import TASKS, get_task, siblings
+from .task_queries import move_subtasks
 
 MAX_KEY_LENGTH = 50
 NOT_A_SIBLING = "Task not found among the siblings at the destination."
@@ -136,7 +138,7 @@ _RENUMBER = (
 def _renumber(user_id: str, place: Place, moving_id, now) -> dict:
     """Fresh short keys for the group (less the moving task), in its order;
     each sibling whose key changes is changed (updated_at, version). The last
-    keeps its key, so a task appended meanwhile (queries.position_after_last,
+    keeps its key, so a task appended meanwhile (places.position_after_last,
     which takes no lock) still comes after all of them. New keys by id."""
     rows = Session.execute(
         _siblings_of(user_id, place, moving_id).order_by(TASKS.position, TASKS.id)
@@ -175,15 +177,15 @@ def move_task(user_id: str, task_id: str, body: dict, if_match: IfMatch | None):
     changed. One transaction; the subtasks of a task moved to another list
     follow it."""
     fields = {name: body[name] for name in ("list_id", "parent_id") if name in body}
-    for _attempt in range(queries.MAX_WRITE_ATTEMPTS):
+    for _attempt in range(MAX_WRITE_ATTEMPTS):
         Session.rollback()
         begin_transaction()
-        group = _group_key(_group_of(queries.get_task(user_id, task_id), fields))
+        group = _group_key(_group_of(get_task(user_id, task_id), fields))
         _lock_group(user_id, group)
-        task = queries.locked_task(user_id, task_id, if_match)
+        task = locked_task(user_id, task_id, if_match)
         if _group_key(_group_of(task, fields)) != group:
             continue  # it moved since the first read: lock its group now
-        place = queries.resolve_place(user_id, task, fields)
+        place = resolve_place(user_id, task, fields)
         lower, upper = _neighbours(
             user_id, place, task.id, body.get("after"), body.get("before")
         )
@@ -196,7 +198,7 @@ def move_task(user_id: str, task_id: str, body: dict, if_match: IfMatch | None):
             keys = _renumber(user_id, place, task.id, now)
             key = _key_between(_renumbered(lower, keys), _renumbered(upper, keys))
         old_list = task.list_id
-        updated = queries.guarded_update(
+        updated = guarded_update(
             task,
             **place._asdict(),
             position=key,
@@ -206,7 +208,7 @@ def move_task(user_id: str, task_id: str, body: dict, if_match: IfMatch | None):
         if updated is None:
             continue
         if updated.list_id != old_list and updated.parent_id is None:
-            queries.move_subtasks(user_id, updated.id, updated.list_id, now)
+            move_subtasks(user_id, updated.id, updated.list_id, now)
         Session.commit()
         return updated
-    raise queries.too_busy()
+    raise too_busy()

@@ -8,7 +8,7 @@ see routes.py).
 from flask import g, request
 from flask.views import MethodView
 
-from . import idempotency, listing, ordering, queries
+from . import completion, idempotency, listing, ordering, scope, task_queries
 from .etags import etag_of, if_match, not_modified
 from .pagination import PAGINATION_HEADERS, pagination_headers
 from .routes import STRING, UserBlueprint
@@ -49,7 +49,7 @@ class Tasks(MethodView):
         """Create a task (once per Idempotency-Key, if one is sent)"""
         key = headers.get("idempotency_key")
         if key is None:
-            task = queries.create_task(g.user_id, fields)
+            task = task_queries.create_task(g.user_id, fields)
         else:
             outcome = idempotency.create_task_once(g.user_id, key, fields)
             if isinstance(outcome, idempotency.Replay):
@@ -65,7 +65,7 @@ class TaskById(MethodView):
     @doc_errors(404)
     def get(self, task_id):
         """Get a task"""
-        task = queries.get_task(g.user_id, task_id)
+        task = scope.get_task(g.user_id, task_id)
         unchanged = not_modified(task)
         if unchanged is not None:
             return unchanged
@@ -76,7 +76,7 @@ class TaskById(MethodView):
     @doc_errors(400, 404, 412, 413, 415)
     def put(self, fields, task_id):
         """Update a task: the fields given are applied, the rest are kept"""
-        task = queries.update_task(g.user_id, task_id, fields, if_match())
+        task = task_queries.update_task(g.user_id, task_id, fields, if_match())
         return task, {"ETag": etag_of(task)}
 
     @blp.arguments(TaskUpdateSchema())
@@ -84,14 +84,14 @@ class TaskById(MethodView):
     @doc_errors(400, 404, 412, 413, 415)
     def patch(self, fields, task_id):
         """Update a task (same as PUT)"""
-        task = queries.update_task(g.user_id, task_id, fields, if_match())
+        task = task_queries.update_task(g.user_id, task_id, fields, if_match())
         return task, {"ETag": etag_of(task)}
 
     @blp.response(204)
     @doc_errors(404, 412)
     def delete(self, task_id):
         """Delete a task (kept as soft-deleted; 404 from then on)"""
-        queries.soft_delete(g.user_id, task_id, if_match())
+        task_queries.soft_delete(g.user_id, task_id, if_match())
 
 
 @route("/tasks/<task_id>/complete", "task_completion")
@@ -101,7 +101,7 @@ class TaskCompletion(MethodView):
     @doc_errors(400, 404, 412, 413, 415)
     def patch(self, body, task_id):
         """Toggle completion (no body), or set it with {"completed": true|false}"""
-        task = queries.set_completed(
+        task = completion.set_completed(
             g.user_id, task_id, body.get("completed"), if_match()
         )
         return task, {"ETag": etag_of(task)}

@@ -73,11 +73,11 @@ def test_many_and_restricted_dumps_keep_marshmallows_meaning():
 
 @pytest.mark.parametrize("task", tasks())
 def test_a_row_read_for_a_response_dumps_as_its_task_does(app, task):
-    """Reads load rows (queries.task_columns), writes return Task objects: the
+    """Reads load rows (scope.task_columns), writes return Task objects: the
     same task must come out the same either way."""
     from sqlalchemy import select
 
-    from taskapi import queries
+    from taskapi import scope
     from taskapi.db import Session
 
     task.user_id = f"serialisation-{uuid.uuid4()}"
@@ -86,7 +86,7 @@ def test_a_row_read_for_a_response_dumps_as_its_task_does(app, task):
             Session.add(task)
             Session.commit()
             Session.remove()  # both reads below come from the database
-            row = queries.get_task(task.user_id, str(task.id))
+            row = scope.get_task(task.user_id, str(task.id))
             loaded = Session.scalars(select(Task).where(Task.id == task.id)).one()
             assert TaskSchema().dump(row) == TaskSchema().dump(loaded)
             assert list(TaskSchema().dump(row)) == list(TaskSchema().dump(loaded))

@@ -1,0 +1,181 @@
+"""Creating, changing and deleting tasks, each scoped to its user (scope.py);
+completion is in completion.py, moves in ordering.py."""
+
+from sqlalchemy import Row, bindparam, delete, exists, insert, update
+from werkzeug.exceptions import NotFound
+
+from .completion import new_status
+from .db import Session, begin_transaction
+from .errors import too_busy
+from .etags import IfMatch
+from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, read_for_write
+from .models import PRIORITY_RANK, Task, TaskList, utcnow
+from .places import Place, places_anything, position_after_last, resolve_place
+from .prepared import prepared
+from .scope import (
+    LIST_ID,
+    TASK_ID,
+    TASK_NOT_FOUND,
+    TASKS,
+    USER_ID,
+    owned,
+    task_columns,
+    task_uuid,
+)
+
+_INSERT = prepared(insert(Task.__table__).returning(*task_columns()))
+
+
+def _status_on_create(fields: dict) -> str:
+    if "status" in fields:
+        return fields["status"]
+    return "completed" if fields.get("completed") else "pending"
+
+
+def add_task(user_id: str, fields: dict) -> Row:
+    """Insert a new task after its siblings (not committed), the columns'
+    defaults filling what `fields` leaves out; the task as inserted, as a row
+    (see task_columns). A list or parent in `fields` needs a transaction."""
+    now = utcnow()
+    status = _status_on_create(fields)
+    place = resolve_place(user_id, None, fields) if places_anything(fields) else None
+    place = place or Place(None, None)
+    values = {
+        **fields,
+        "user_id": user_id,
+        "priority": PRIORITY_RANK[fields["priority"]],  # the column holds the rank
+        "status": status,
+        "completed": status == "completed",
+        "completed_at": now if status == "completed" else None,
+        "list_id": place.list_id,
+        "parent_id": place.parent_id,
+        "position": position_after_last(user_id, place),
+        "created_at": now,
+        "updated_at": now,
+    }
+    return Session.execute(_INSERT, values).one()
+
+
+def create_task(user_id: str, fields: dict) -> Row:
+    """Two statements in the inbox (the last position, the INSERT); in a list
+    or under a parent, one transaction that holds them while it inserts."""
+    if places_anything(fields):
+        begin_transaction()
+    task = add_task(user_id, fields)
+    Session.commit()
+    return task
+
+
+_SUBTASKS_FOLLOW = update(Task.__table__).where(
+    *owned(USER_ID, TASKS),
+    TASKS.parent_id == TASK_ID,
+    TASKS.list_id.is_distinct_from(LIST_ID),
+)
+
+
+def move_subtasks(user_id: str, parent_id, list_id, now) -> None:
+    """A subtask is always in its parent's list: they move with it."""
+    Session.execute(
+        _SUBTASKS_FOLLOW.values(
+            list_id=LIST_ID, updated_at=now, version=TASKS.version + 1
+        ),
+        {"owner_id": user_id, "task_uuid": parent_id, "list_uuid": list_id},
+    )
+
+
+def update_task(
+    user_id: str, task_id: str, fields: dict, if_match: IfMatch | None = None
+) -> Task:
+    """Apply the fields that differ from the task's values; no difference, no
+    write. A new list or parent puts the task after its new siblings; its
+    subtasks follow it to a new list."""
+    plain = {k: v for k, v in fields.items() if k not in PLACE_AND_STATUS}
+    for _attempt in range(MAX_WRITE_ATTEMPTS):
+        task = read_for_write(user_id, task_id, if_match)
+        changes = {
+            name: value for name, value in plain.items() if getattr(task, name) != value
+        }
+        now = utcnow()
+        status = new_status(task, fields)
+        if status != task.status:
+            changes["status"] = status
+            changes["completed"] = status == "completed"
+            changes["completed_at"] = now if status == "completed" else None
+        place = resolve_place(user_id, task, fields)
+        if place != (task.list_id, task.parent_id):
+            changes.update(
+                place._asdict(), position=position_after_last(user_id, place)
+            )
+        if not changes:
+            Session.commit()
+            return task
+        if "priority" in changes:
+            changes["priority_rank"] = PRIORITY_RANK[changes.pop("priority")]
+        old_list = task.list_id
+        updated = guarded_update(
+            task, **changes, updated_at=now, version=Task.version + 1
+        )
+        if updated is not None:
+            if updated.list_id != old_list and updated.parent_id is None:
+                move_subtasks(user_id, updated.id, updated.list_id, now)
+            Session.commit()
+            return updated
+    raise too_busy()
+
+
+PLACE_AND_STATUS = frozenset({"list_id", "parent_id", "status", "completed"})
+
+
+# On the table, not the entity: a write that returns nothing needs none of the
+# ORM's bulk-UPDATE bookkeeping, and the statement, built once, keeps its cache key.
+_SOFT_DELETE = prepared(
+    update(Task.__table__)
+    .where(*owned(USER_ID, TASKS), TASKS.id == TASK_ID)
+    .values(deleted_at=bindparam("now", type_=Task.deleted_at.type))
+)
+_SOFT_DELETE_SUBTASKS = prepared(
+    update(Task.__table__)
+    .where(*owned(USER_ID, TASKS), TASKS.parent_id == TASK_ID)
+    .values(deleted_at=bindparam("now", type_=Task.deleted_at.type))
+)
+
+
+def soft_delete(user_id: str, task_id: str, if_match: IfMatch | None = None) -> None:
+    """The task and its subtasks, in one transaction. The subtasks' UPDATE is a
+    statement of its own: it sees every subtask committed while the first one
+    waited for the task's row (a create under it holds the row FOR SHARE)."""
+    parameters = {"owner_id": user_id, "task_uuid": task_uuid(task_id)}
+    if if_match is None:
+        begin_transaction()
+        parameters["now"] = utcnow()
+        if Session.execute(_SOFT_DELETE, parameters).rowcount == 0:
+            Session.rollback()
+            raise NotFound(TASK_NOT_FOUND)
+        Session.execute(_SOFT_DELETE_SUBTASKS, parameters)
+        Session.commit()
+        return
+    for _attempt in range(MAX_WRITE_ATTEMPTS):
+        task = read_for_write(user_id, task_id, if_match)
+        now = utcnow()
+        if guarded_update(task, deleted_at=now) is not None:
+            Session.execute(_SOFT_DELETE_SUBTASKS, {**parameters, "now": now})
+            Session.commit()
+            return
+    raise too_busy()
+
+
+def purge_deleted(before) -> int:
+    """Remove soft-deleted tasks for good (the CLI's purge-deleted), then the
+    deleted lists no task refers to any more."""
+    result = Session.execute(
+        delete(Task).where(Task.deleted_at.is_not(None), Task.deleted_at < before)
+    )
+    Session.execute(
+        delete(TaskList).where(
+            TaskList.deleted_at.is_not(None),
+            TaskList.deleted_at < before,
+            ~exists().where(TASKS.list_id == TaskList.id),
+        )
+    )
+    Session.commit()
+    return result.rowcount
