@@ -23,7 +23,7 @@ from .etags import IfMatch
 from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, locked_task
 from .models import Task, utcnow
 from .places import Place, resolve_place
-from .scope import TASKS, get_task, siblings
+from .scope import TASKS, USER_ID, get_task, owned, siblings
 from .task_queries import move_subtasks
 
 MAX_KEY_LENGTH = 50
@@ -126,7 +126,7 @@ def _key_between(lower: Sibling | None, upper: Sibling | None) -> str | None:
 
 _RENUMBER = (
     update(Task.__table__)
-    .where(TASKS.id == bindparam("sibling_id"))
+    .where(*owned(USER_ID, TASKS), TASKS.id == bindparam("sibling_id"))
     .values(
         position=bindparam("key"),
         updated_at=bindparam("now"),
@@ -148,7 +148,7 @@ def _renumber(user_id: str, place: Place, moving_id, now) -> dict:
     last = rows[-1].position
     keys = [*generate_n_keys_between(None, last, len(rows) - 1), last]
     changed = [
-        {"sibling_id": row.id, "key": key, "now": now}
+        {"owner_id": user_id, "sibling_id": row.id, "key": key, "now": now}
         for row, key in zip(rows, keys, strict=True)
         if row.position != key
     ]
