@@ -93,14 +93,10 @@ class Config:
     # session JWT has no `sub`, so the claim it checks for is `exp` (which the
     # contract requires anyway) and auth.py reads the user id from `sub` or `user.id`.
     JWT_IDENTITY_CLAIM = "exp"
-    # flask-limiter (ratelimit.py): fixed windows, keys prefixed so a shared Redis
-    # can hold other things; the limit itself is API_RATE_LIMIT, per user.
-    RATELIMIT_STRATEGY = "fixed-window"
+    # ratelimit.py: fixed windows, keys prefixed so a shared Redis can hold other
+    # things; the limit itself is API_RATE_LIMIT, per user.
+    RATELIMIT_ENABLED = True
     RATELIMIT_KEY_PREFIX = "taskapi"
-    # ratelimit.py writes the headers: flask-limiter's put Retry-After on every
-    # response (0 s in the last second of a window) and let Remaining go negative
-    RATELIMIT_HEADERS_ENABLED = False
-    RATELIMIT_SWALLOW_ERRORS = True  # Redis down: requests go through unlimited, logged
     # flask-cors (CORS_ORIGINS is read from the environment, below)
     CORS_ALLOW_HEADERS = [
         "Authorization",

@@ -1,25 +1,33 @@
-"""Per-user rate limiting of /api, with flask-limiter: one budget per user
-(`API_RATE_LIMIT`), counted after authentication, so users behind one NAT do not
-share it and 401s, CORS preflights and the health endpoints are not counted.
-Counted responses carry `X-RateLimit-*`; a 429 also carries `Retry-After`.
+"""Per-user rate limiting of /api, with the `limits` package (flask-limiter's own
+engine): one budget per user (`API_RATE_LIMIT`), counted after authentication, so
+users behind one NAT do not share it and 401s, CORS preflights and the health
+endpoints are not counted. Counted responses carry `X-RateLimit-*`; a 429 also
+carries `Retry-After`.
+
+`limits` is called directly rather than through flask-limiter: with one static limit
+for every route, flask-limiter's per-request work (resolving which limits apply to
+the endpoint, exemptions, deductions) was the largest single cost of a request.
 """
 
 import math
 import time
+from typing import NamedTuple
 
 from flask import current_app, g, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from limits.storage import MemoryStorage
+from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+from werkzeug.exceptions import TooManyRequests
 
 EXTENSION = "taskapi.ratelimit"
+SCOPE = "api"
 
 
 class SweptMemoryStorage(MemoryStorage):
     """What `memory://` means here: limits' in-process counters, with the counters
     of ended windows dropped by the requests themselves, at most once a second,
     rather than by a timer thread the stock storage keeps starting under load.
-    Counts for fixed windows (the strategy config.py sets)."""
+    Counts for fixed windows."""
 
     STORAGE_SCHEME = ["taskapi-memory"]
     SWEEP_INTERVAL = 1.0
@@ -46,33 +54,74 @@ class SweptMemoryStorage(MemoryStorage):
                 self.get(key)  # the stock read drops a counter whose window ended
 
 
-def api_limit() -> str:
-    return current_app.config["API_RATE_LIMIT"]
+class Counted(NamedTuple):
+    """One limit's state after a request was counted, for the response headers."""
+
+    limit: RateLimitItem
+    remaining: int
+    reset_at: float
 
 
-def user_key() -> str:
-    return f"user:{g.user_id}"
+class UserBudget:
+    """The limits every request of a user shares, in one storage."""
+
+    def __init__(self, limits_text: str, storage: Storage, prefix: str, blueprints):
+        self.blueprints = frozenset(blueprints)
+        self.items = parse_many(limits_text)
+        self.storage = storage
+        self.strategy = FixedWindowRateLimiter(storage)
+        self.prefix = prefix
+
+    def count(self, user_id: str) -> tuple[bool, Counted]:
+        """Count one request against every limit (all must hold): (allowed, the
+        limit to report: the refusing one, else the one with least left)."""
+        reported = None
+        for item in self.items:
+            identifiers = (self.prefix, f"user:{user_id}", SCOPE)
+            allowed = self.strategy.hit(item, *identifiers)
+            stats = self.strategy.get_window_stats(item, *identifiers)
+            counted = Counted(item, stats.remaining, stats.reset_time)
+            if not allowed:
+                return False, counted
+            if reported is None or counted.remaining < reported.remaining:
+                reported = counted
+        return True, reported
 
 
 def limit_message() -> str:
     return (
-        f"Too many requests: the limit is {api_limit()} per user. "
-        "Retry after the number of seconds in Retry-After."
+        f"Too many requests: the limit is {current_app.config['API_RATE_LIMIT']} "
+        "per user. Retry after the number of seconds in Retry-After."
     )
 
 
-def add_headers(response):
-    current = current_app.extensions[EXTENSION].current_limit
-    if current is None:
-        return response
+def check_budget():
+    """Registered after the token check's hook, so the user is known (and a 401
+    or 403 never reaches here)."""
+    budget = current_app.extensions.get(EXTENSION)
+    if (
+        budget is None
+        or request.method == "OPTIONS"
+        or request.blueprint not in budget.blueprints
+    ):
+        return
     try:
-        reset_at = current.reset_at
-        remaining = current.remaining
-    except Exception:  # storage gone since the check: the answer still goes out
-        current_app.logger.exception("rate limit headers unavailable")
+        allowed, counted = budget.count(g.user_id)
+    except Exception:  # the storage is down: serve unlimited rather than not at all
+        current_app.logger.exception("rate limit storage unavailable")
+        return
+    g.rate_limit = counted
+    if not allowed:
+        raise TooManyRequests(limit_message())
+
+
+def add_headers(response):
+    counted = g.pop("rate_limit", None)
+    if counted is None:
         return response
-    response.headers["X-RateLimit-Limit"] = str(current.limit.amount)
-    response.headers["X-RateLimit-Remaining"] = str(max(remaining, 0))
+    response.headers["X-RateLimit-Limit"] = str(counted.limit.amount)
+    response.headers["X-RateLimit-Remaining"] = str(max(counted.remaining, 0))
+    reset_at = math.ceil(counted.reset_at)
     response.headers["X-RateLimit-Reset"] = str(reset_at)
     if response.status_code == 429:
         response.headers["Retry-After"] = str(max(1, math.ceil(reset_at - time.time())))
@@ -82,26 +131,20 @@ def add_headers(response):
 def init_app(app, limited_blueprints) -> None:
     """One budget per user, shared by every route of `limited_blueprints`.
 
-    Call after auth.init_app: flask-limiter checks limits in an app-level
-    before_request, and `user_key` needs the user that auth's hook (registered
-    first, so run first) has set.
+    Call after auth.init_app: Flask runs app-level hooks in the order they were
+    registered, and the budget needs the user the token check found.
     """
-    # One Limiter per app (not a bare one in extensions.py): flask-limiter keeps the
-    # storage on the Limiter, and tests run apps with different storages side by side.
-    storage_uri = app.config["RATELIMIT_STORAGE_URI"]
-    if storage_uri == "memory://":
-        storage_uri = "taskapi-memory://"  # SweptMemoryStorage
-    limiter = Limiter(get_remote_address, app=app, storage_uri=storage_uri)
-    budget = limiter.shared_limit(
-        # The string, not a callable: flask-limiter parses a static limit once,
-        # a callable on every request.
+    if not app.config["RATELIMIT_ENABLED"]:
+        return
+    uri = app.config["RATELIMIT_STORAGE_URI"]
+    if uri == "memory://":
+        uri = "taskapi-memory://"  # SweptMemoryStorage
+    # One storage per app: tests run apps with different storages side by side.
+    app.extensions[EXTENSION] = UserBudget(
         app.config["API_RATE_LIMIT"],
-        scope="api",
-        key_func=user_key,
-        error_message=limit_message,
-        exempt_when=lambda: request.method == "OPTIONS",
+        storage_from_string(uri),
+        app.config["RATELIMIT_KEY_PREFIX"],
+        (blueprint.name for blueprint in limited_blueprints),
     )
-    for blueprint in limited_blueprints:
-        budget(blueprint)
-    app.extensions[EXTENSION] = limiter
+    app.before_request(check_budget)
     app.after_request(add_headers)
