@@ -14,6 +14,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .extensions import api, cors, jwt
     from .health import blp as health_blueprint
     from .lists import blp as lists_blueprint
+    from .reminder_views import blp as reminders_blueprint
     from .tasks import blp as tasks_blueprint
 
     app.json = jsonio.ORJSONProvider(app)
@@ -28,7 +29,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     db.init_app(app)
     jwt.init_app(app)
     # Both per request, in this order: who is calling, then their rate limit.
-    user_blueprints = [tasks_blueprint, lists_blueprint]
+    user_blueprints = [tasks_blueprint, lists_blueprint, reminders_blueprint]
     auth.init_app(app, protected_blueprints=user_blueprints)
     ratelimit.init_app(app, limited_blueprints=user_blueprints)
     security.init_app(app)
@@ -38,6 +39,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     api.register_blueprint(health_blueprint)
     api.register_blueprint(tasks_blueprint)
     api.register_blueprint(lists_blueprint)
+    api.register_blueprint(reminders_blueprint)
     errors.init_app(app)
     cli.init_app(app)
 

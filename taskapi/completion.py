@@ -10,8 +10,9 @@ from .errors import too_busy
 from .etags import IfMatch
 from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, read_for_write
 from .models import Task, utcnow
+from .occurrences import follow_status_change
 from .prepared import prepared
-from .scope import TASK_ID, TASKS, USER_ID, get_task, owned, task_columns, task_uuid
+from .scope import TASK_ID, TASKS, USER_ID, owned, task_columns, task_uuid
 
 
 def new_status(task: Task, fields: dict) -> str:
@@ -53,7 +54,14 @@ def _completion_statement(completed: bool | None):
     ORM bulk UPDATE, which copies the statement on every execution and walks
     the whole SET clause again for its cache key.
     """
-    conditions = [*owned(USER_ID, TASKS), TASKS.id == TASK_ID]
+    # Recurring tasks (and reopened occurrences) take set_completed's other path:
+    # they may create or remove a next occurrence in the same transaction.
+    conditions = [
+        *owned(USER_ID, TASKS),
+        TASKS.id == TASK_ID,
+        TASKS.recurrence.is_(None),
+        TASKS.next_task_id.is_(None),
+    ]
     if completed is not None:
         conditions.append(TASKS.completed != completed)  # setting is idempotent
     now = bindparam("now", type_=Task.updated_at.type)
@@ -85,14 +93,18 @@ def set_completed(
             _completion_statement(completed), parameters
         ).one_or_none()
         Session.commit()
-        return task if task is not None else get_task(user_id, task_id)
+        if task is not None:
+            return task
+    # Unchanged, missing, recurring, or with If-Match: read, lock, decide, write.
     for _attempt in range(MAX_WRITE_ATTEMPTS):
         task = read_for_write(user_id, task_id, if_match)
         if completed is not None and task.completed == completed:
             Session.commit()
             return task
+        old_status = task.status
         updated = guarded_update(task, **completion_values(completed))
         if updated is not None:
+            follow_status_change(user_id, old_status, updated)
             Session.commit()
             return updated
     raise too_busy()

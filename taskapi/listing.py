@@ -141,6 +141,7 @@ FILTERS = {
     "priority": _priority_filter,
     "tag": _tags_filter,
     "q": _q_filter,
+    "series_id": lambda series_id, _dialect: [TASKS.series_id == series_id],
     "due_after": lambda after, _dialect: [TASKS.due_date >= after],
     "due_before": lambda before, _dialect: [TASKS.due_date < before],
 }

@@ -1,5 +1,5 @@
-"""The models (SQLAlchemy 2.0 typed mappings): Task, TaskList, IdempotencyKey,
-TaskCount. Migrations own the schema."""
+"""The models (SQLAlchemy 2.0 typed mappings): Task, TaskList, Reminder,
+IdempotencyKey, TaskCount. Migrations own the schema."""
 
 import uuid
 from datetime import datetime, timezone
@@ -36,6 +36,11 @@ Position = String(POSITION_LENGTH).with_variant(
 )
 
 TagList = JSON().with_variant(JSONB(), "postgresql")
+# A JSON object or SQL NULL (not JSON `null`): `recurrence IS NULL` is what the
+# one-statement toggle tests.
+JSONObject = JSON(none_as_null=True).with_variant(
+    JSONB(none_as_null=True), "postgresql"
+)
 
 # Every listing index covers one user's live tasks.
 LIVE = text("deleted_at IS NULL")
@@ -94,6 +99,14 @@ class Task(Base):
     deleted_at: Mapped[datetime | None]
     # Bumped on every change: the ETag, and the guard of conditional writes.
     version: Mapped[int] = mapped_column(default=1)
+    # {"rule", "timezone", "from"} (recurrence.py), or NULL; series_id: the first
+    # task of its series; next_task_id: the occurrence its completion created.
+    recurrence: Mapped[dict | None] = mapped_column(JSONObject)
+    series_id: Mapped[uuid.UUID | None]
+    next_task_id: Mapped[uuid.UUID | None]
+    # The reminders as answered, each with its remind_at (reminders.py); the
+    # `reminders` table holds the same instants, indexed.
+    reminders: Mapped[list[dict]] = mapped_column(TagList, default=list)
 
     __table_args__ = (
         CheckConstraint("priority BETWEEN 0 AND 3", name="ck_tasks_priority_rank"),
@@ -144,6 +157,7 @@ class Task(Base):
         live_index(
             "ix_tasks_user_status_created", "user_id", "status", "created_at", "id"
         ),
+        live_index("ix_tasks_user_series", "user_id", "series_id", "created_at", "id"),
         # The filters: `tag` (JSONB containment) and `q` (trigram ILIKE).
         postgresql_index(
             "ix_tasks_tags",
@@ -192,6 +206,29 @@ class TaskList(Base):
     __table_args__ = (
         live_index("ix_lists_user_name", "user_id", "name_key", unique=True),
         live_index("ix_lists_user_created", "user_id", "created_at", "id"),
+    )
+
+
+class Reminder(Base):
+    """One reminder of a task at its instant: what GET /reminders (and a worker
+    firing them) reads by index. Rewritten whenever the task's reminders or due
+    date change; whether the task is live and open is read from the task."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    task_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tasks.id", name="fk_reminders_task_id", ondelete="CASCADE")
+    )
+    user_id: Mapped[str] = mapped_column(String(255))
+    remind_at: Mapped[datetime]
+    # ISO 8601 duration of a `before` reminder; NULL for an `at` one.
+    before: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (
+        Index("ix_reminders_user_remind_at", "user_id", "remind_at", "task_id"),
+        Index("ix_reminders_remind_at", "remind_at"),
+        Index("ix_reminders_task", "task_id"),
     )
 
 

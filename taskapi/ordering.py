@@ -22,9 +22,8 @@ from .errors import invalid, too_busy
 from .etags import IfMatch
 from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, locked_task
 from .models import Task, utcnow
-from .places import Place, resolve_place
+from .places import Place, move_subtasks, resolve_place
 from .scope import TASKS, USER_ID, get_task, owned, siblings
-from .task_queries import move_subtasks
 
 MAX_KEY_LENGTH = 50
 NOT_A_SIBLING = "Task not found among the siblings at the destination."
@@ -212,3 +211,17 @@ def move_task(user_id: str, task_id: str, body: dict, if_match: IfMatch | None):
         Session.commit()
         return updated
     raise too_busy()
+
+
+def position_right_after(user_id: str, task, now) -> tuple[str, bool]:
+    """A key that puts a new sibling right after `task` (a recurring task's next
+    occurrence), and whether the group had to be renumbered for it. Inside the
+    caller's transaction; the group stays locked until it ends."""
+    place = Place(task.list_id, task.parent_id)
+    _lock_group(user_id, place)
+    lower, upper = _with_neighbour(user_id, place, None, task.id, "id", True)
+    key = _key_between(lower, upper)
+    if key is not None:
+        return key, False
+    keys = _renumber(user_id, place, None, now)
+    return _key_between(_renumbered(lower, keys), _renumbered(upper, keys)), True

@@ -6,10 +6,11 @@ import uuid
 from typing import NamedTuple
 
 from fractional_indexing import generate_key_between
-from sqlalchemy import Row, exists, select
+from sqlalchemy import Row, exists, select, update
 
 from .db import Session
 from .errors import invalid, too_busy
+from .models import Task
 from .prepared import prepared
 from .scope import (
     LIST_ID,
@@ -150,3 +151,20 @@ def resolve_place(user_id: str, task, fields: dict) -> Place:
 def places_anything(fields: dict) -> bool:
     """Does a create name a list or a parent (and so need a transaction)?"""
     return fields.get("list_id") is not None or fields.get("parent_id") is not None
+
+
+_SUBTASKS_FOLLOW = update(Task.__table__).where(
+    *owned(USER_ID, TASKS),
+    TASKS.parent_id == TASK_ID,
+    TASKS.list_id.is_distinct_from(LIST_ID),
+)
+
+
+def move_subtasks(user_id: str, parent_id, list_id, now) -> None:
+    """A subtask is always in its parent's list: they move with it."""
+    Session.execute(
+        _SUBTASKS_FOLLOW.values(
+            list_id=LIST_ID, updated_at=now, version=TASKS.version + 1
+        ),
+        {"owner_id": user_id, "task_uuid": parent_id, "list_uuid": list_id},
+    )

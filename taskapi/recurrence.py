@@ -396,6 +396,13 @@ def next_occurrence(
     return found, following
 
 
+def public_recurrence(recurrence: dict | None) -> dict | None:
+    """A stored recurrence as the API shows it: without WALL_TIME."""
+    if recurrence is None:
+        return None
+    return {key: recurrence[key] for key in ("rule", "timezone", "from")}
+
+
 # Marshmallow -----------------------------------------------------------------
 
 

@@ -124,3 +124,32 @@ def remind_times(reminders: list[dict], due: datetime | None) -> list[dict]:
             remind_at = _instant(reminder["at"])
         timed.setdefault(remind_at, {**reminder, "remind_at": remind_at})
     return [timed[remind_at] for remind_at in sorted(timed)]
+
+
+def _text(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def stored(reminders: list[dict], due: datetime | None) -> list[dict]:
+    """Reminders (as loaded, or as stored before) as a task stores and answers
+    them: `before` or `at`, and `remind_at`, in RFC 3339 UTC text, sorted.
+    Raises ValidationError on `reminders` (see remind_times)."""
+    given = [
+        {"before": r["before"]} if "before" in r else {"at": r["at"]} for r in reminders
+    ]
+    return [
+        {"before": r["before"], "remind_at": _text(r["remind_at"])}
+        if "before" in r
+        else {"at": _text(_instant(r["at"])), "remind_at": _text(r["remind_at"])}
+        for r in remind_times(given, due)
+    ]
+
+
+def carried(reminders: list[dict], due: datetime) -> list[dict]:
+    """The reminders a next occurrence gets: the `before` ones, from its due date."""
+    return stored([r for r in reminders if "before" in r], due)
+
+
+def instants(reminders: list[dict]) -> list[tuple[datetime, str | None]]:
+    """(remind_at, before) of each stored reminder: the rows of the reminders table."""
+    return [(_instant(r["remind_at"]), r.get("before")) for r in reminders]

@@ -9,6 +9,8 @@ from marshmallow import ValidationError, fields, validate
 from sqlalchemy import Row
 
 from .models import DEFAULT_PRIORITY, PRIORITIES, STATUSES, Task
+from .recurrence import Recurrence, public_recurrence
+from .reminders import Reminders
 
 READ_ONLY_FIELDS = (
     "id",
@@ -17,6 +19,8 @@ READ_ONLY_FIELDS = (
     "updated_at",
     "completed_at",
     "position",
+    "series_id",
+    "next_task_id",
 )
 MAX_TAGS = 20
 # Deeper pages are refused (422) rather than sent to the database as an OFFSET.
@@ -234,6 +238,16 @@ class TaskSchema(ma.Schema):
     position = fields.String(
         metadata={"description": "Siblings sorted by it, as bytes: the user's order."}
     )
+    recurrence = fields.Dict(
+        allow_none=True,
+        metadata={"description": '{"rule", "timezone", "from"}, or null'},
+    )
+    reminders = fields.List(
+        fields.Dict(),
+        metadata={"description": "Each with its remind_at (UTC), sorted by it."},
+    )
+    series_id = fields.UUID(allow_none=True)
+    next_task_id = fields.UUID(allow_none=True)
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
 
@@ -260,6 +274,10 @@ class TaskSchema(ma.Schema):
             "list_id": None if obj.list_id is None else str(obj.list_id),
             "parent_id": None if obj.parent_id is None else str(obj.parent_id),
             "position": obj.position,
+            "recurrence": public_recurrence(obj.recurrence),
+            "reminders": obj.reminders,
+            "series_id": None if obj.series_id is None else str(obj.series_id),
+            "next_task_id": None if obj.next_task_id is None else str(obj.next_task_id),
             "created_at": _rfc3339(obj.created_at),
             "updated_at": _rfc3339(obj.updated_at),
         }
@@ -296,6 +314,8 @@ class _TaskInput(_Input):
     status = Status()
     list_id = Reference()
     parent_id = Reference()
+    recurrence = Recurrence()
+    reminders = Reminders(allow_none=True)
 
     @ma.validates_schema(pass_original=True)
     def status_agrees_with_completed(self, data, original, **kwargs):
@@ -309,9 +329,10 @@ class _TaskInput(_Input):
             )
 
     @ma.post_load
-    def null_tags_are_none(self, data, **kwargs):
-        if "tags" in data and data["tags"] is None:
-            data["tags"] = []
+    def null_lists_are_empty(self, data, **kwargs):
+        for name in ("tags", "reminders"):
+            if name in data and data[name] is None:
+                data[name] = []
         return data
 
 
@@ -411,6 +432,9 @@ class TaskQuerySchema(ma.Schema):
         strip=True,
         validate=validate.Length(max=2000),
         metadata={"description": "Another name for `q`."},
+    )
+    series_id = fields.UUID(
+        metadata={"description": "The tasks of one recurring series."}
     )
     due_after = UTCDateTime(metadata={"description": "Inclusive."})
     due_before = UTCDateTime(metadata={"description": "Exclusive."})

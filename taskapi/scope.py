@@ -13,7 +13,7 @@ from sqlalchemy import Row, String, bindparam, select
 from werkzeug.exceptions import NotFound
 
 from .db import Session
-from .models import Task, TaskList
+from .models import Reminder, Task, TaskList
 from .prepared import prepared
 
 TASK_NOT_FOUND = "Task not found."
@@ -38,6 +38,13 @@ LISTS = TaskList.__table__.c
 def owned_list(user_id: str, lists=TaskList):
     """The WHERE clause every list query carries: this user's live lists."""
     return lists.user_id == user_id, lists.deleted_at.is_(None)
+
+
+def owned_reminders(user_id: str, reminders=None):
+    """The WHERE clause of the reminders table: this user's rows (whether their
+    task is live is the task's own scope, owned())."""
+    reminders = Reminder.__table__.c if reminders is None else reminders
+    return (reminders.user_id == user_id,)
 
 
 def siblings(user_id: str, list_id, parent_id, tasks=TASKS):

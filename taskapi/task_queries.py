@@ -1,6 +1,8 @@
 """Creating, changing and deleting tasks, each scoped to its user (scope.py);
 completion is in completion.py, moves in ordering.py."""
 
+import uuid
+
 from sqlalchemy import Row, bindparam, delete, exists, insert, update
 from werkzeug.exceptions import NotFound
 
@@ -10,10 +12,22 @@ from .errors import too_busy
 from .etags import IfMatch
 from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, read_for_write
 from .models import PRIORITY_RANK, Task, TaskList, utcnow
-from .places import Place, places_anything, position_after_last, resolve_place
+from .occurrences import (
+    check_recurrence,
+    follow_status_change,
+    same_recurrence,
+    stored_reminders,
+)
+from .places import (
+    Place,
+    move_subtasks,
+    places_anything,
+    position_after_last,
+    resolve_place,
+)
 from .prepared import prepared
+from .reminder_queries import write_reminders
 from .scope import (
-    LIST_ID,
     TASK_ID,
     TASK_NOT_FOUND,
     TASKS,
@@ -40,6 +54,9 @@ def add_task(user_id: str, fields: dict) -> Row:
     status = _status_on_create(fields)
     place = resolve_place(user_id, None, fields) if places_anything(fields) else None
     place = place or Place(None, None)
+    recurrence = fields.get("recurrence")
+    check_recurrence(recurrence, fields.get("due_date"), place.parent_id)
+    reminders = stored_reminders(fields.get("reminders", []), fields.get("due_date"))
     values = {
         **fields,
         "user_id": user_id,
@@ -53,34 +70,31 @@ def add_task(user_id: str, fields: dict) -> Row:
         "created_at": now,
         "updated_at": now,
     }
-    return Session.execute(_INSERT, values).one()
+    if recurrence is not None:  # the first of its series
+        values["id"] = values["series_id"] = uuid.uuid4()
+    if reminders:
+        values["reminders"] = reminders
+    else:
+        values.pop("reminders", None)
+    task = Session.execute(_INSERT, values).one()
+    if reminders:
+        write_reminders(user_id, task.id, reminders, new=True)
+    return task
+
+
+def needs_transaction(fields: dict) -> bool:
+    """Does a create write more than its one row (and so need a transaction)?"""
+    return places_anything(fields) or bool(fields.get("reminders"))
 
 
 def create_task(user_id: str, fields: dict) -> Row:
     """Two statements in the inbox (the last position, the INSERT); in a list
-    or under a parent, one transaction that holds them while it inserts."""
-    if places_anything(fields):
+    or under a parent, or with reminders, one transaction."""
+    if needs_transaction(fields):
         begin_transaction()
     task = add_task(user_id, fields)
     Session.commit()
     return task
-
-
-_SUBTASKS_FOLLOW = update(Task.__table__).where(
-    *owned(USER_ID, TASKS),
-    TASKS.parent_id == TASK_ID,
-    TASKS.list_id.is_distinct_from(LIST_ID),
-)
-
-
-def move_subtasks(user_id: str, parent_id, list_id, now) -> None:
-    """A subtask is always in its parent's list: they move with it."""
-    Session.execute(
-        _SUBTASKS_FOLLOW.values(
-            list_id=LIST_ID, updated_at=now, version=TASKS.version + 1
-        ),
-        {"owner_id": user_id, "task_uuid": parent_id, "list_uuid": list_id},
-    )
 
 
 def update_task(
@@ -106,24 +120,54 @@ def update_task(
             changes.update(
                 place._asdict(), position=position_after_last(user_id, place)
             )
+        changes.update(_recurrence_changes(task, fields, place))
+        reminders = _reminder_changes(task, fields, changes)
         if not changes:
             Session.commit()
             return task
         if "priority" in changes:
             changes["priority_rank"] = PRIORITY_RANK[changes.pop("priority")]
-        old_list = task.list_id
+        old_list, old_status = task.list_id, task.status
         updated = guarded_update(
             task, **changes, updated_at=now, version=Task.version + 1
         )
         if updated is not None:
             if updated.list_id != old_list and updated.parent_id is None:
                 move_subtasks(user_id, updated.id, updated.list_id, now)
+            if reminders is not None:
+                write_reminders(user_id, updated.id, reminders, new=False)
+            follow_status_change(user_id, old_status, updated)
             Session.commit()
             return updated
     raise too_busy()
 
 
-PLACE_AND_STATUS = frozenset({"list_id", "parent_id", "status", "completed"})
+PLACE_AND_STATUS = frozenset(
+    {"list_id", "parent_id", "status", "completed", "recurrence", "reminders"}
+)
+
+
+def _recurrence_changes(task: Task, fields: dict, place: Place) -> dict:
+    """A new recurrence (422 if the task may not have it), and its series."""
+    recurrence = fields.get("recurrence", task.recurrence)
+    check_recurrence(recurrence, fields.get("due_date", task.due_date), place.parent_id)
+    if "recurrence" not in fields or same_recurrence(task.recurrence, recurrence):
+        return {}
+    series_id = None if recurrence is None else (task.series_id or task.id)
+    return {"recurrence": recurrence, "series_id": series_id}
+
+
+def _reminder_changes(task: Task, fields: dict, changes: dict) -> list | None:
+    """The task's reminders when the write changes them (given, or their due
+    date moved), put in `changes`; None when they stay as they are."""
+    if "reminders" not in fields and "due_date" not in changes:
+        return None
+    given = fields.get("reminders", task.reminders)
+    reminders = stored_reminders(given, changes.get("due_date", task.due_date))
+    if reminders == task.reminders:
+        return None
+    changes["reminders"] = reminders
+    return reminders
 
 
 # On the table, not the entity: a write that returns nothing needs none of the
