@@ -3,7 +3,7 @@ completion is in completion.py, moves in ordering.py."""
 
 import uuid
 
-from sqlalchemy import Row, bindparam, delete, exists, insert, update
+from sqlalchemy import Row, bindparam, delete, exists, insert, select, update
 from werkzeug.exceptions import NotFound
 
 from .completion import new_status
@@ -11,7 +11,7 @@ from .db import Session, begin_transaction
 from .errors import too_busy
 from .etags import IfMatch
 from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, read_for_write
-from .models import PRIORITY_RANK, Task, TaskList, utcnow
+from .models import PRIORITY_RANK, Reminder, Task, TaskList, utcnow
 from .occurrences import (
     check_recurrence,
     follow_status_change,
@@ -210,7 +210,12 @@ def soft_delete(user_id: str, task_id: str, if_match: IfMatch | None = None) -> 
 
 def purge_deleted(before) -> int:
     """Remove soft-deleted tasks for good (the CLI's purge-deleted), then the
-    deleted lists no task refers to any more."""
+    deleted lists no task refers to any more. Their reminder rows go first:
+    SQLite, without its foreign-key enforcement, does not cascade."""
+    purged = select(Task.id).where(
+        Task.deleted_at.is_not(None), Task.deleted_at < before
+    )
+    Session.execute(delete(Reminder).where(Reminder.task_id.in_(purged)))
     result = Session.execute(
         delete(Task).where(Task.deleted_at.is_not(None), Task.deleted_at < before)
     )

@@ -7,7 +7,7 @@ from sqlalchemy import inspect, select, text, update
 from sqlalchemy.engine import make_url
 
 from taskapi.db import Session, get_engine
-from taskapi.models import Task, utcnow
+from taskapi.models import Reminder, Task, utcnow
 from tests.helpers import User, bearer, new_user_id, own_database
 
 COMMANDS = [
@@ -163,3 +163,22 @@ def test_purge_removes_only_tasks_deleted_long_enough_ago(app, cli, alice, bob):
     assert old["id"] not in remaining
     assert {recent["id"], just_now["id"], live["id"]} <= remaining
     assert alice.get(f"/tasks/{live['id']}").status_code == 200
+
+
+def test_purge_takes_a_purged_tasks_reminders_with_it(app, cli, alice):
+    kept = alice.create(title="kept", reminders=[{"at": "2026-12-10T08:00:00Z"}])
+    gone = alice.create(title="gone", reminders=[{"at": "2026-12-10T08:00:00Z"}])
+    assert alice.delete(f"/tasks/{gone['id']}").status_code == 204
+    with app.app_context():
+        Session.execute(
+            update(Task)
+            .where(Task.id == Task.id.type.python_type(gone["id"]))
+            .values(deleted_at=utcnow() - timedelta(days=40))
+        )
+        Session.commit()
+
+    assert cli("purge-deleted", "--older-than", "30").exit_code == 0
+
+    with app.app_context():
+        left = {str(task_id) for task_id in Session.scalars(select(Reminder.task_id))}
+    assert gone["id"] not in left and kept["id"] in left
