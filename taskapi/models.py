@@ -106,7 +106,10 @@ class Task(Base):
     next_task_id: Mapped[uuid.UUID | None]
     # The reminders as answered, each with its remind_at (reminders.py); the
     # `reminders` table holds the same instants, indexed.
-    reminders: Mapped[list[dict]] = mapped_column(TagList, default=list)
+    # (server default: rows written by other tools than the app have none)
+    reminders: Mapped[list[dict]] = mapped_column(
+        TagList, default=list, server_default=text("'[]'")
+    )
 
     __table_args__ = (
         CheckConstraint("priority BETWEEN 0 AND 3", name="ck_tasks_priority_rank"),

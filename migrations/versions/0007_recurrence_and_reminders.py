@@ -37,8 +37,6 @@ def upgrade() -> None:
                 "reminders", JSON_LIST, nullable=False, server_default=sa.text("'[]'")
             )
         )
-    with op.batch_alter_table("tasks") as tasks:
-        tasks.alter_column("reminders", existing_type=JSON_LIST, server_default=None)
     op.create_index(
         "ix_tasks_user_series",
         "tasks",
