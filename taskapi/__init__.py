@@ -16,6 +16,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .lists import blp as lists_blueprint
     from .reminder_views import blp as reminders_blueprint
     from .tasks import blp as tasks_blueprint
+    from .webhook_views import blp as webhooks_blueprint
 
     app.json = jsonio.ORJSONProvider(app)
     logs.init_app(app)
@@ -29,7 +30,12 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     db.init_app(app)
     jwt.init_app(app)
     # Both per request, in this order: who is calling, then their rate limit.
-    user_blueprints = [tasks_blueprint, lists_blueprint, reminders_blueprint]
+    user_blueprints = [
+        tasks_blueprint,
+        lists_blueprint,
+        reminders_blueprint,
+        webhooks_blueprint,
+    ]
     auth.init_app(app, protected_blueprints=user_blueprints)
     ratelimit.init_app(app, limited_blueprints=user_blueprints)
     security.init_app(app)
@@ -40,6 +46,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     api.register_blueprint(tasks_blueprint)
     api.register_blueprint(lists_blueprint)
     api.register_blueprint(reminders_blueprint)
+    api.register_blueprint(webhooks_blueprint)
     errors.init_app(app)
     cli.init_app(app)
 

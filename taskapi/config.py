@@ -97,6 +97,9 @@ class Config:
     # things; the limit itself is API_RATE_LIMIT, per user.
     RATELIMIT_ENABLED = True
     RATELIMIT_KEY_PREFIX = "taskapi"
+    # Webhook URLs must be https and resolve to public addresses only (webhook_urls.py);
+    # development and testing may name any http(s) URL, loopback included.
+    WEBHOOK_PRIVATE_URLS = False
     # flask-cors (CORS_ORIGINS is read from the environment, below)
     CORS_ALLOW_HEADERS = [
         "Authorization",
@@ -170,6 +173,10 @@ class Config:
         self.DATABASE_POOL_TIMEOUT = whole_number(env, "DATABASE_POOL_TIMEOUT", 10)
         self.API_RATE_LIMIT = env.get("API_RATE_LIMIT") or "1000/minute"
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "memory://"
+        # The worker (webhook_worker.py): how long an event is retried before its
+        # webhook turns inactive, and how many deliveries run at once.
+        self.WEBHOOK_RETRY_SECONDS = seconds("WEBHOOK_RETRY_SECONDS", 86400, minimum=1)
+        self.WEBHOOK_CONCURRENCY = whole_number(env, "WEBHOOK_CONCURRENCY", 8)
         self.check()
 
     # Derived, so that a subclass setting JWT_JWKS_URL / JWT_ISSUER / JWT_AUDIENCE
@@ -228,6 +235,7 @@ class ProductionConfig(Config):
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
+    WEBHOOK_PRIVATE_URLS = True
 
     def default_database_url(self) -> str:
         return f"sqlite:///{self.INSTANCE_PATH.resolve() / 'taskapi.sqlite3'}"
@@ -247,6 +255,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
+    WEBHOOK_PRIVATE_URLS = True
 
     def default_database_url(self) -> str:
         return "sqlite:///:memory:"
