@@ -2,6 +2,7 @@
 
 import logging
 import random
+import signal
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from . import idempotency, task_queries
 from .auth import MAX_USER_ID_LENGTH
 from .db import get_engine
 from .models import PRIORITIES, utcnow
+from .webhook_worker import Worker
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -169,7 +171,26 @@ def purge_idempotency_keys():
     click.echo(f"Purged {purged} expired idempotency key(s).")
 
 
+@click.command("deliver-webhooks")
+@with_appcontext
+def deliver_webhooks():
+    """Run the webhook worker until SIGTERM or SIGINT: deliver events, fire
+    reminder.due (PostgreSQL only; several may run at once)."""
+    if get_engine(current_app).dialect.name != "postgresql":
+        raise click.ClickException("The webhook worker needs PostgreSQL.")
+    worker = Worker(current_app)
+    signal.signal(signal.SIGTERM, worker.stop)
+    signal.signal(signal.SIGINT, worker.stop)
+    worker.run()
+
+
 def init_app(app) -> None:
     app.cli.add_command(db_cli)
-    for cmd in (create_token, seed_demo, purge_deleted, purge_idempotency_keys):
+    for cmd in (
+        create_token,
+        seed_demo,
+        purge_deleted,
+        purge_idempotency_keys,
+        deliver_webhooks,
+    ):
         app.cli.add_command(cmd)

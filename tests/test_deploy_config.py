@@ -471,7 +471,7 @@ def test_env_example_and_readme_list_exactly_the_variables_the_code_reads():
     assert variables_in_the_readme_table() == expected, "README configuration table"
 
 
-def test_the_procfile_runs_gunicorn_with_its_config_and_migrates_on_release():
+def test_the_procfile_runs_gunicorn_migrates_on_release_and_runs_the_worker():
     lines = dict(
         line.split(": ", 1)
         for line in (ROOT / "Procfile").read_text().splitlines()
@@ -481,4 +481,5 @@ def test_the_procfile_runs_gunicorn_with_its_config_and_migrates_on_release():
     assert lines == {
         "web": "gunicorn -c gunicorn.conf.py wsgi:app",
         "release": "flask --app wsgi db upgrade",
+        "worker": "flask --app wsgi deliver-webhooks",
     }
