@@ -18,10 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import httpx
-from sqlalchemy import DateTime, Uuid, text
+from sqlalchemy import Uuid, text
 from standardwebhooks import Webhook as Signer
 
-from .db import get_engine
+from .db import UTCDateTime, get_engine
 from .models import Task
 from .schemas import TaskSchema, _rfc3339
 from .scope import _TASK_COLUMNS
@@ -110,7 +110,7 @@ def retry_delay(attempts: int, window: float) -> float:
     return min(max(window / 4096, 0.1) * 2 ** (attempts - 1), window / 6)
 
 
-_DATETIMES = {c.name for _, c in _TASK_COLUMNS if isinstance(c.type, DateTime)}
+_DATETIMES = {c.name for _, c in _TASK_COLUMNS if isinstance(c.type, UTCDateTime)}
 _UUIDS = {c.name for _, c in _TASK_COLUMNS if isinstance(c.type, Uuid)}
 
 
@@ -224,6 +224,9 @@ class Worker:
             return None, f"timeout: no answer within {TIMEOUT:g} s"
         except httpx.HTTPError as error:
             return None, f"{type(error).__name__}: {error}"[:500]
+        except Exception:  # a bug here must not stop every other delivery
+            log.exception("delivering event %s", msg_id)
+            return None, "internal error: see the worker's log"
         return response.status_code, None
 
     def record(self, conn, event, status_code, error) -> None:

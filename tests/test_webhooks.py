@@ -43,7 +43,6 @@ def test_a_registered_webhook_shows_its_secret_once(alice, family):
     assert one.headers["ETag"] == response.headers["ETag"]
 
 
-
 def test_events_left_out_are_all_five(alice):
     response = alice.post("/webhooks", json={"url": HOOK["url"]})
     assert response.status_code == 201
