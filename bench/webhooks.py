@@ -1,0 +1,124 @@
+"""What webhooks cost: task writes with and without a registered webhook, and one
+worker's delivery throughput.
+
+    BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
+        .venv/bin/python bench/webhooks.py [--rounds 400]
+
+Creates (and drops) a database `taskapi_bench_webhooks` on that server, migrates
+it, and, in process through the test client (one thread, so the database's work
+is what differs):
+
+- writes: rounds of POST + PATCH by a user without a webhook and by one with a
+  webhook (interleaved), median latency of each and their ratio;
+- delivery: the events those writes left, delivered by one `deliver-webhooks`
+  process (WEBHOOK_CONCURRENCY=8) to a receiver on loopback: events per second.
+
+Figures only; nothing here asserts a speed.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from taskapi import create_app  # noqa: E402
+from taskapi.config import TestingConfig, database_url  # noqa: E402
+from taskapi.db import get_engine  # noqa: E402
+from tests.helpers import (  # noqa: E402
+    SECRET,
+    Receiver,
+    User,
+    config_with,
+    webhook_worker,
+)
+
+DATABASE = "taskapi_bench_webhooks"
+
+
+def timed(call):
+    start = time.perf_counter()
+    response = call()
+    elapsed = time.perf_counter() - start
+    assert response.status_code < 300, response.get_json()
+    return elapsed
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=400)
+    rounds = parser.parse_args().rounds
+    server = make_url(database_url(os.environ["BENCH_DATABASE_URL"]))
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
+    url = server.set(database=DATABASE).render_as_string(hide_password=False)
+    try:
+        app = create_app(
+            config_with(
+                TestingConfig,
+                SQLALCHEMY_DATABASE_URI=url,
+                JWT_SECRET_KEY=SECRET,
+                RATELIMIT_ENABLED=False,
+            )
+        )
+        assert app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
+        client = app.test_client()
+        plain, hooked = User(client, "bench-plain"), User(client, "bench-hooked")
+        receiver = Receiver()
+        response = hooked.post("/webhooks", json={"url": receiver.url})
+        receiver.secret = response.get_json()["secret"]
+        times = {"plain": [], "hooked": []}
+        for number in range(rounds):
+            for name, user in (("plain", plain), ("hooked", hooked)):
+                created = {}
+
+                def create(user=user):
+                    created["r"] = user.post("/tasks", json={"title": f"T{number}"})
+                    return created["r"]
+
+                spent = timed(create)
+                task_id = created["r"].get_json()["id"]
+                spent += timed(
+                    lambda user=user, task_id=task_id: user.patch(
+                        f"/tasks/{task_id}", json={"title": "Renamed"}
+                    )
+                )
+                times[name].append(spent)
+        plain_ms = statistics.median(times["plain"]) * 1000
+        hooked_ms = statistics.median(times["hooked"]) * 1000
+        print(f"POST+PATCH median, no webhook:   {plain_ms:.2f} ms")
+        print(f"POST+PATCH median, with webhook: {hooked_ms:.2f} ms")
+        print(f"ratio with/without: {hooked_ms / plain_ms:.3f}")
+
+        engine = get_engine(app)
+        with engine.connect() as conn:
+            pending = conn.execute(text("SELECT count(*) FROM webhook_events")).scalar()
+        log = Path("/tmp") / f"{DATABASE}.log"
+        start = time.perf_counter()
+        with webhook_worker(url, log, WEBHOOK_CONCURRENCY=8):
+            while len(receiver.events) < pending:
+                time.sleep(0.01)
+            elapsed = time.perf_counter() - start
+        print(
+            f"delivery: {pending} events in {elapsed:.2f} s (worker start "
+            f"included): {pending / elapsed:.0f} events/s"
+        )
+        receiver.close()
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
