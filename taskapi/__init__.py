@@ -11,6 +11,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.config.from_object(config)
 
     from . import auth, cli, db, docs, errors, jsonio, logs, ratelimit, security
+    from .change_views import blp as changes_blueprint
     from .extensions import api, cors, jwt
     from .health import blp as health_blueprint
     from .lists import blp as lists_blueprint
@@ -29,7 +30,12 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     db.init_app(app)
     jwt.init_app(app)
     # Both per request, in this order: who is calling, then their rate limit.
-    user_blueprints = [tasks_blueprint, lists_blueprint, reminders_blueprint]
+    user_blueprints = [
+        tasks_blueprint,
+        lists_blueprint,
+        reminders_blueprint,
+        changes_blueprint,
+    ]
     auth.init_app(app, protected_blueprints=user_blueprints)
     ratelimit.init_app(app, limited_blueprints=user_blueprints)
     security.init_app(app)
@@ -40,6 +46,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     api.register_blueprint(tasks_blueprint)
     api.register_blueprint(lists_blueprint)
     api.register_blueprint(reminders_blueprint)
+    api.register_blueprint(changes_blueprint)
     errors.init_app(app)
     cli.init_app(app)
 

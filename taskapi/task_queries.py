@@ -6,6 +6,7 @@ import uuid
 from sqlalchemy import Row, bindparam, delete, exists, insert, select, update
 from werkzeug.exceptions import NotFound
 
+from .changes import record_purge
 from .completion import new_status
 from .db import Session, begin_transaction
 from .errors import too_busy
@@ -214,6 +215,12 @@ def purge_deleted(before) -> int:
     SQLite, without its foreign-key enforcement, does not cascade."""
     purged = select(Task.id).where(
         Task.deleted_at.is_not(None), Task.deleted_at < before
+    )
+    record_purge(
+        purged,
+        select(TaskList.id).where(
+            TaskList.deleted_at.is_not(None), TaskList.deleted_at < before
+        ),
     )
     Session.execute(delete(Reminder).where(Reminder.task_id.in_(purged)))
     result = Session.execute(
