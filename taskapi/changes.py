@@ -125,11 +125,16 @@ def _changed_since(columns, snapshot: str) -> list:
     return [*low, not_(visible)]
 
 
-def _check_not_purged(snapshot: str | None) -> None:
+_PURGED_THROUGH = select(SyncState.purged_through).scalar_subquery()
+
+
+def _check_not_purged(snapshot: str | None, purged: int | None = None) -> None:
+    """410 if purge-deleted has removed a change the snapshot had not seen."""
     if snapshot is None:
         return
-    purged = Session.execute(select(SyncState.purged_through)).scalar() or 0
-    if purged >= _low_mark(snapshot):
+    if purged is None:
+        purged = Session.execute(select(_PURGED_THROUGH)).scalar()
+    if (purged or 0) >= _low_mark(snapshot):
         raise Gone(CURSOR_PURGED)
 
 
@@ -173,8 +178,7 @@ def _rows(statement_columns, table_columns, conditions, limit):
 
 def read_page(user_id: str, cursor: Cursor, limit: int) -> Page:
     """One page: one statement when it holds only tasks or nothing (the snapshot,
-    the tasks, and whether any list changed), a second for lists."""
-    _check_not_purged(cursor.since)
+    the purge mark, the tasks, and whether any list changed), a second for lists."""
     tasks, lists = [], []
     start = cursor.start
     if cursor.phase == 0:
@@ -183,19 +187,24 @@ def read_page(user_id: str, cursor: Cursor, limit: int) -> Page:
         ).subquery()
         any_list = exists().where(*_conditions(user_id, LISTS, cursor, 1))
         header = select(
-            _current_snapshot().label("snapshot"), any_list.label("any_list")
+            _current_snapshot().label("snapshot"),
+            any_list.label("any_list"),
+            _PURGED_THROUGH.label("purged_through"),
         ).subquery()
         rows = Session.execute(
             select(header, task_page)
             .select_from(header.outerjoin(task_page, true()))
             .order_by(task_page.c.change_xid, task_page.c.id)
         ).all()
+        _check_not_purged(cursor.since, rows[0].purged_through)
         start = start or rows[0].snapshot
         tasks = [row for row in rows if row.id is not None]
         if len(tasks) > limit:
             return _page(user_id, cursor, start, tasks[:limit], [], 0)
         if not rows[0].any_list:
             return _page(user_id, cursor, start, tasks, [], None)
+    else:
+        _check_not_purged(cursor.since)
     room = limit - len(tasks)
     lists = Session.execute(
         _rows(
