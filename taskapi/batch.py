@@ -174,16 +174,59 @@ def _run(user_id: str, operation, refs: dict) -> dict:
     raise invalid("op", "One of create, update, complete, delete, move.")
 
 
+def _plain_create(operation, refs: dict) -> dict | None:
+    """The loaded fields of a create that can be appended in bulk, else None."""
+    if not isinstance(operation, dict) or operation.get("op") != "create":
+        return None
+    if not operation.keys() <= {"op", "ref", "body"}:
+        return None
+    ref = operation.get("ref")
+    if ref is not None and (not isinstance(ref, str) or not 0 < len(ref) <= 100):
+        return None
+    if ref in refs:
+        return None
+    body = operation.get("body")
+    if not isinstance(body, dict) or not body.keys() <= task_queries.BULK_FIELDS:
+        return None  # a list, a parent, reminders...: one at a time
+    fields = _load(TaskCreateSchema(), body)
+    return fields if task_queries.can_add_in_bulk(fields) else None
+
+
 def run(user_id: str, operations: list) -> list[dict]:
     """Every operation, in order, in the caller's transaction; OperationFailed
-    for the first that fails."""
+    for the first that fails. A run of plain creates into the inbox is one
+    INSERT (task_queries.add_inbox_tasks), the same rows one by one would give."""
     refs: dict[str, str] = {}
     results = []
-    for index, operation in enumerate(operations):
+    index = 0
+    while index < len(operations):
+        run_of = []
         try:
-            results.append(_run(user_id, operation, refs))
+            while index + len(run_of) < len(operations):
+                operation = operations[index + len(run_of)]
+                fields = _plain_create(operation, refs)
+                if fields is None:
+                    break
+                ref = operation.get("ref")
+                if ref is not None and any(ref == r for r, _ in run_of):
+                    break
+                run_of.append((ref, fields))
+        except HTTPException as error:
+            raise OperationFailed(index + len(run_of), error) from None
+        if run_of:
+            created = task_queries.add_inbox_tasks(user_id, [f for _, f in run_of])
+            Session.commit()  # releases the savepoint, as create_task's commit does
+            for (ref, _), task in zip(run_of, created, strict=True):
+                if ref is not None:
+                    refs[ref] = str(task.id)
+                results.append({"status": 201, "task": TaskSchema().dump(task)})
+            index += len(run_of)
+            continue
+        try:
+            results.append(_run(user_id, operations[index], refs))
         except HTTPException as error:
             raise OperationFailed(index, error) from None
+        index += 1
     return results
 
 

@@ -167,3 +167,26 @@ def test_completing_a_recurring_task_in_a_batch_creates_its_next(alice):
     done = response.get_json()["results"][0]["task"]
     following = alice.get(f"/tasks/{done['next_task_id']}").get_json()
     assert following["due_date"] == "2026-12-02T09:00:00Z"
+
+
+def test_a_run_of_plain_creates_lands_after_the_inbox_in_order(alice):
+    first = alice.create(title="Already here")
+    ops = [
+        {"op": "create", "ref": f"r{n}", "body": {"title": f"t{n}", "tags": ["x"]}}
+        for n in range(5)
+    ]
+    ops.append({"op": "move", "id": "ref:r4", "body": {"after": first["id"]}})
+    results = batch(alice, ops).get_json()["results"]
+    made = [r["task"] for r in results[:5]]
+    assert [t["title"] for t in made] == [f"t{n}" for n in range(5)]
+    ordered = alice.get("/tasks?sort=position").get_json()
+    assert [t["title"] for t in ordered] == [
+        "Already here",
+        "t4",
+        "t0",
+        "t1",
+        "t2",
+        "t3",
+    ]
+    for task in made:
+        assert alice.get(f"/tasks/{task['id']}").get_json()["tags"] == ["x"]
