@@ -46,6 +46,8 @@ def object_filters(connection):
         info = obj.info
         if info.get("postgresql_only") and dialect != "postgresql":
             return False
+        if info.get("sqlite_only") and dialect != "sqlite":
+            return False
         if info.get("extension") and not installed(info["extension"]):
             return False  # migration 0003 skips it when the role may not create it
         # In both, with a definition Alembic cannot compare: its "change" is not one.

@@ -11,6 +11,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.config.from_object(config)
 
     from . import auth, cli, db, docs, errors, jsonio, logs, ratelimit, security
+    from .batch_views import blp as batch_blueprint
+    from .change_views import blp as changes_blueprint
     from .extensions import api, cors, jwt
     from .health import blp as health_blueprint
     from .lists import blp as lists_blueprint
@@ -34,6 +36,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         tasks_blueprint,
         lists_blueprint,
         reminders_blueprint,
+        changes_blueprint,
+        batch_blueprint,
         webhooks_blueprint,
     ]
     auth.init_app(app, protected_blueprints=user_blueprints)
@@ -46,6 +50,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     api.register_blueprint(tasks_blueprint)
     api.register_blueprint(lists_blueprint)
     api.register_blueprint(reminders_blueprint)
+    api.register_blueprint(changes_blueprint)
+    api.register_blueprint(batch_blueprint)
     api.register_blueprint(webhooks_blueprint)
     errors.init_app(app)
     cli.init_app(app)

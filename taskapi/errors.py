@@ -32,6 +32,9 @@ class ErrorSchema(ma.Schema):
     errors = ma.fields.Dict(
         metadata={"description": "422 only: messages by location, then by field"}
     )
+    operation = ma.fields.Integer(
+        metadata={"description": "POST /tasks/batch only: the failing operation"}
+    )
 
 
 def invalid(field: str, message: str, location: str = "json"):

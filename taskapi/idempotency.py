@@ -107,6 +107,12 @@ def create_task_once(user_id: str, key: str, fields: dict) -> Row | Replay:
     )
 
 
+def stored_answer(user_id: str, key: str) -> IdempotencyKey | None:
+    """The key's stored first answer, unless it has expired."""
+    stored = Session.get(IdempotencyKey, (user_id, key), populate_existing=True)
+    return None if stored is None or _expired(stored) else stored
+
+
 def purge_expired() -> int:
     """Remove every key older than 24 hours (the CLI's purge-idempotency-keys)."""
     purged = _delete_expired()

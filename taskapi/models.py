@@ -50,6 +50,7 @@ LIVE = text("deleted_at IS NULL")
 # Objects the migrations create on PostgreSQL only: migrations/env.py leaves them
 # out of the comparison on SQLite.
 POSTGRESQL_ONLY = {"postgresql_only": True}
+SQLITE_ONLY = {"sqlite_only": True}
 
 
 def live_index(name: str, *expressions, **options) -> Index:
@@ -113,6 +114,8 @@ class Task(Base):
     reminders: Mapped[list[dict]] = mapped_column(
         TagList, default=list, server_default=text("'[]'")
     )
+    # Set by the database on every write (migration 0008): the change feed's order.
+    change_xid: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
     __table_args__ = (
         CheckConstraint("priority BETWEEN 0 AND 3", name="ck_tasks_priority_rank"),
@@ -164,6 +167,7 @@ class Task(Base):
             "ix_tasks_user_status_created", "user_id", "status", "created_at", "id"
         ),
         live_index("ix_tasks_user_series", "user_id", "series_id", "created_at", "id"),
+        Index("ix_tasks_user_change", "user_id", "change_xid", "id"),
         # The filters: `tag` (JSONB containment) and `q` (trigram ILIKE).
         postgresql_index(
             "ix_tasks_tags",
@@ -208,8 +212,10 @@ class TaskList(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
+    change_xid: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
     __table_args__ = (
+        Index("ix_lists_user_change", "user_id", "change_xid", "id"),
         live_index("ix_lists_user_name", "user_id", "name_key", unique=True),
         live_index("ix_lists_user_created", "user_id", "created_at", "id"),
     )
@@ -236,6 +242,25 @@ class Reminder(Base):
         Index("ix_reminders_remind_at", "remind_at"),
         Index("ix_reminders_task", "task_id"),
     )
+
+
+class SyncState(Base):
+    """One row: the highest change number purge-deleted has removed for good."""
+
+    __tablename__ = "sync_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    purged_through: Mapped[int] = mapped_column(BigInteger)
+
+
+class ChangeCounter(Base):
+    """SQLite only: the change number its triggers hand out (migration 0008)."""
+
+    __tablename__ = "change_counter"
+    __table_args__ = {"info": SQLITE_ONLY}
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger)
 
 
 class IdempotencyKey(Base):

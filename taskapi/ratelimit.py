@@ -72,13 +72,13 @@ class UserBudget:
         self.strategy = FixedWindowRateLimiter(storage)
         self.prefix = prefix
 
-    def count(self, user_id: str) -> tuple[bool, Counted]:
-        """Count one request against every limit (all must hold): (allowed, the
-        limit to report: the refusing one, else the one with least left)."""
+    def count(self, user_id: str, cost: int = 1) -> tuple[bool, Counted]:
+        """Count `cost` requests against every limit (all must hold): (allowed,
+        the limit to report: the refusing one, else the one with least left)."""
         reported = None
         for item in self.items:
             identifiers = (self.prefix, f"user:{user_id}", SCOPE)
-            allowed = self.strategy.hit(item, *identifiers)
+            allowed = self.strategy.hit(item, *identifiers, cost=cost)
             stats = self.strategy.get_window_stats(item, *identifiers)
             counted = Counted(item, stats.remaining, stats.reset_time)
             if not allowed:
@@ -107,6 +107,22 @@ def check_budget():
         return
     try:
         allowed, counted = budget.count(g.user_id)
+    except Exception:  # the storage is down: serve unlimited rather than not at all
+        current_app.logger.exception("rate limit storage unavailable")
+        return
+    g.rate_limit = counted
+    if not allowed:
+        raise TooManyRequests(limit_message())
+
+
+def charge(extra: int) -> None:
+    """Count `extra` more requests for the current one (a batch counts each of
+    its operations); 429 if that passes the budget."""
+    budget = current_app.extensions.get(EXTENSION)
+    if budget is None or extra <= 0:
+        return
+    try:
+        allowed, counted = budget.count(g.user_id, extra)
     except Exception:  # the storage is down: serve unlimited rather than not at all
         current_app.logger.exception("rate limit storage unavailable")
         return

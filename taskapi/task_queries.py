@@ -3,9 +3,11 @@ completion is in completion.py, moves in ordering.py."""
 
 import uuid
 
+from fractional_indexing import generate_n_keys_between
 from sqlalchemy import Row, bindparam, delete, exists, insert, select, update
 from werkzeug.exceptions import NotFound
 
+from .changes import record_purge
 from .completion import new_status
 from .db import Session, begin_transaction
 from .errors import too_busy
@@ -85,6 +87,49 @@ def add_task(user_id: str, fields: dict) -> Row:
 def needs_transaction(fields: dict) -> bool:
     """Does a create write more than its one row (and so need a transaction)?"""
     return places_anything(fields) or bool(fields.get("reminders"))
+
+
+# What a create in the inbox may carry to be appended in bulk (add_inbox_tasks).
+BULK_FIELDS = frozenset(
+    {"title", "description", "priority", "tags", "due_date", "status", "completed"}
+)
+
+
+def can_add_in_bulk(fields: dict) -> bool:
+    return fields.keys() <= BULK_FIELDS
+
+
+def add_inbox_tasks(user_id: str, fields_list: list[dict]) -> list[Row]:
+    """Append tasks to the inbox, in order, with one read of its last position
+    and one INSERT (a batch's run of plain creates): what add_task would insert
+    for each (can_add_in_bulk), not committed."""
+    now = utcnow()
+    first = position_after_last(user_id, Place(None, None))
+    positions = [first, *generate_n_keys_between(first, None, len(fields_list) - 1)]
+    rows = []
+    for fields, position in zip(fields_list, positions, strict=True):
+        status = _status_on_create(fields)
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "user_id": user_id,
+                "title": fields["title"],
+                "description": fields.get("description"),
+                "priority": PRIORITY_RANK[fields["priority"]],
+                "due_date": fields.get("due_date"),
+                "tags": fields.get("tags", []),
+                "status": status,
+                "completed": status == "completed",
+                "completed_at": now if status == "completed" else None,
+                "position": position,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    statement = insert(Task.__table__).returning(
+        *task_columns(), sort_by_parameter_order=True
+    )
+    return Session.execute(statement, rows).all()
 
 
 def create_task(user_id: str, fields: dict) -> Row:
@@ -214,6 +259,12 @@ def purge_deleted(before) -> int:
     SQLite, without its foreign-key enforcement, does not cascade."""
     purged = select(Task.id).where(
         Task.deleted_at.is_not(None), Task.deleted_at < before
+    )
+    record_purge(
+        purged,
+        select(TaskList.id).where(
+            TaskList.deleted_at.is_not(None), TaskList.deleted_at < before
+        ),
     )
     Session.execute(delete(Reminder).where(Reminder.task_id.in_(purged)))
     result = Session.execute(

@@ -3,7 +3,7 @@ log, the reminders' `webhook_reminder_clock`, and (PostgreSQL) the trigger that
 records task events.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-05
 
 An AFTER INSERT/UPDATE row trigger on `tasks` writes one outbox row per active,
@@ -11,7 +11,7 @@ subscribed webhook of the task's user, in the transaction of the change: every
 write path is covered, a rolled-back change leaves no event, and a user without
 a webhook costs one index probe of `webhooks`. PostgreSQL only (as migration
 0003's triggers): on SQLite, for development, webhooks register but hear nothing.
-See docs/decisions/0016-webhook-events-by-trigger.md.
+See docs/decisions/0017-webhook-events-by-trigger.md.
 """
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
