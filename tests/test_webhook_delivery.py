@@ -260,3 +260,25 @@ def test_production_refuses_an_internal_address_at_delivery(alice, database_uri,
     assert attempts[0]["status_code"] is None
     assert attempts[0]["error"].startswith("refused: ")
     assert receiver.requests == 0
+
+
+def test_a_failed_batch_records_no_event(app, alice):
+    receiver = Receiver()
+    hook_up(alice, receiver)
+    task = alice.create(title="Before the batch")
+    operations = [
+        {"op": "create", "body": {"title": "Rolled back"}},
+        {"op": "update", "id": task["id"], "body": {"title": "Rolled back too"}},
+        {"op": "delete", "id": str(uuid.uuid4())},  # not found: all undone
+    ]
+    response = alice.post("/tasks/batch", json={"operations": operations})
+    assert_error(response, 404)
+    with get_engine(app).connect() as conn:
+        recorded = conn.execute(
+            text(
+                "SELECT e.type FROM webhook_events AS e JOIN webhooks AS w"
+                " ON w.id = e.webhook_id WHERE w.user_id = :user ORDER BY e.id"
+            ),
+            {"user": alice.id},
+        ).scalars()
+        assert list(recorded) == ["task.created"]
