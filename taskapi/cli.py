@@ -169,7 +169,28 @@ def purge_idempotency_keys():
     click.echo(f"Purged {purged} expired idempotency key(s).")
 
 
+@click.command("mcp-stdio")
+@click.option("--user", "user_id", required=True, help="The user the tools act for.")
+@with_appcontext
+def mcp_stdio(user_id):
+    """Serve the MCP tools over stdio for a local agent, acting for --user."""
+    from flask import current_app
+
+    from .mcp_tools import build_server
+
+    if not 0 < len(user_id) <= MAX_USER_ID_LENGTH:
+        raise click.BadParameter(f"must be 1-{MAX_USER_ID_LENGTH} characters")
+    app = current_app._get_current_object()
+    build_server(app, stdio_user=user_id).run("stdio")
+
+
 def init_app(app) -> None:
     app.cli.add_command(db_cli)
-    for cmd in (create_token, seed_demo, purge_deleted, purge_idempotency_keys):
+    for cmd in (
+        create_token,
+        seed_demo,
+        purge_deleted,
+        purge_idempotency_keys,
+        mcp_stdio,
+    ):
         app.cli.add_command(cmd)

@@ -156,6 +156,8 @@ class Config:
             else None
         )
         self.BETTER_AUTH_CHECK_SECONDS = seconds("BETTER_AUTH_CHECK_SECONDS", 30)
+        # Named in /mcp's 401 and RFC 9728 metadata, for MCP clients that sign in.
+        self.MCP_AUTHORIZATION_SERVER = env.get("MCP_AUTHORIZATION_SERVER") or None
         self.BETTER_AUTH_TIMEOUT = seconds("BETTER_AUTH_TIMEOUT", 3, minimum=0.1)
         self.BETTER_AUTH_USER_TABLE = env.get("BETTER_AUTH_USER_TABLE") or "user"
         self.BETTER_AUTH_SESSION_TABLE = (
