@@ -180,8 +180,17 @@ def mcp_stdio(user_id):
 
     if not 0 < len(user_id) <= MAX_USER_ID_LENGTH:
         raise click.BadParameter(f"must be 1-{MAX_USER_ID_LENGTH} characters")
+    import anyio
+    from mcp.server.stdio import stdio_server
+
     app = current_app._get_current_object()
-    build_server(app, stdio_user=user_id).run("stdio")
+    server = build_server(app, stdio_user=user_id)
+
+    async def serve():
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+
+    anyio.run(serve)
 
 
 def init_app(app) -> None:

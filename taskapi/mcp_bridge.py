@@ -13,6 +13,7 @@ import threading
 
 from a2wsgi import ASGIMiddleware
 from flask import Blueprint, Response, current_app, g, request
+from mcp.server.transport_security import TransportSecuritySettings
 
 from .mcp_tools import USER_HEADER, build_server
 
@@ -39,7 +40,16 @@ class _Bridge:
             if self.pid != os.getpid():
                 server = build_server(self.app)
                 asgi = server.streamable_http_app(
-                    stateless_http=True, json_response=True, streamable_http_path="/mcp"
+                    stateless_http=True,
+                    json_response=True,
+                    streamable_http_path="/mcp",
+                    # The SDK's default guard admits only a localhost Host and
+                    # Origin (421 otherwise, i.e. on every deployed host). A
+                    # bearer token is required here, which a rebinding page does
+                    # not have, and Origins are the CORS policy of /api.
+                    transport_security=TransportSecuritySettings(
+                        enable_dns_rebinding_protection=False
+                    ),
                 )
                 loop = asyncio.new_event_loop()
                 threading.Thread(target=loop.run_forever, daemon=True).start()

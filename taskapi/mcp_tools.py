@@ -1,24 +1,36 @@
 """The MCP tools: the REST contract's task operations for AI agents.
 
-Each tool loads its arguments with the REST endpoint's marshmallow schema and calls
-the function the endpoint calls, so REST and MCP cannot disagree; answers are the
-REST representation as structured content, plus one line of text. A REST error is a
-tool error carrying its `detail` (and, for a 422, the field messages). The user is
-the token's: a `user_id` argument must name that user, else nothing is done.
+Each tool loads its arguments with the REST endpoint's marshmallow schema (its input
+JSON schema is derived from that schema, mcp_schemas.py) and calls the function the
+endpoint calls, so REST and MCP cannot disagree; answers are the REST representation
+as structured content, plus one line of text. A REST error is a tool error carrying
+the REST error body (its `detail`, and for a 422 the field messages). The user is the
+token's: a `user_id` argument must name that user, else nothing is read or changed.
+
+Built on the SDK's low-level Server: its tools carry our own input schemas, and the
+arguments reach marshmallow as the agent sent them (an explicit null included).
 """
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
 
+import orjson
 from flask import g
 from marshmallow import ValidationError
-from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field
+from mcp.server.lowlevel import Server
+from mcp_types import (
+    CallToolResult,
+    ListToolsResult,
+    TextContent,
+    Tool,
+    ToolAnnotations,
+)
 from werkzeug.exceptions import HTTPException
 
 from . import completion, list_queries, listing, scope, task_queries
 from .db import Session
+from .errors import http_error
+from .mcp_schemas import input_schema
 from .schemas import (
     ListSchema,
     TaskCreateSchema,
@@ -27,37 +39,20 @@ from .schemas import (
     TaskUpdateSchema,
 )
 
-USER_HEADER = "X-Taskapi-Verified-User"  # set by mcp_bridge / mcp-stdio, not clients
+USER_HEADER = "X-Taskapi-Verified-User"  # set by mcp_bridge, never by clients
 
-UserId = Annotated[
-    str | None,
-    Field(description="Optional; if given, it must be the signed-in user's id."),
-]
-TaskId = Annotated[str, Field(description="The task's id (a UUID).")]
-Title = Annotated[str, Field(description="1-200 characters, trimmed.")]
-Description = Annotated[
-    str | None, Field(description="Up to 2000 characters; null leaves it as it is.")
-]
-Priority = Annotated[
-    Literal["low", "medium", "high", "urgent"] | None,
-    Field(description="low, medium (the default), high or urgent."),
-]
-DueDate = Annotated[
-    str | None,
-    Field(description="RFC 3339, e.g. 2026-12-01T09:00:00+01:00; no offset means UTC."),
-]
-Tags = Annotated[
-    list[str] | None,
-    Field(description="Up to 20 tags of 1-50 characters; stored lower-cased."),
-]
-Status = Annotated[
-    Literal["pending", "in_progress", "completed"] | None,
-    Field(description="pending, in_progress or completed."),
-]
-ListId = Annotated[str | None, Field(description="One of the user's lists (its id).")]
-ParentId = Annotated[
-    str | None, Field(description="A top-level task of the user: makes this a subtask.")
-]
+USER_ID = {
+    "type": "string",
+    "description": "Optional; if given, it must be the signed-in user's id. "
+    "Leave it out: the tools act for the user of the token.",
+}
+TASK_ID = {"type": "string", "format": "uuid", "description": "The task's id."}
+LIST_STATUS = {
+    "type": "string",
+    "enum": ["all", "pending", "in_progress", "completed"],
+    "default": "all",
+    "description": "Which tasks: all, or the ones with this status.",
+}
 
 READ = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True)
 WRITE = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False)
@@ -69,224 +64,248 @@ DESTRUCTIVE = ToolAnnotations(
 )
 
 
-def _given(**arguments) -> dict:
-    return {name: value for name, value in arguments.items() if value is not None}
+class ToolFailure(Exception):
+    """A call refused before the REST code ran (its REST-shaped error body)."""
+
+    def __init__(self, body: dict):
+        super().__init__(body["detail"])
+        self.body = body
 
 
-def _error_text(error: HTTPException) -> str:
-    data = getattr(error, "data", None) or {}
-    if error.code == 422:
-        return f"Validation failed: {data.get('errors') or data.get('messages')}"
-    return data.get("message") or error.description or error.name
-
-
-def build_server(app, stdio_user: str | None = None) -> MCPServer:
-    """The tools, acting for the verified user of each HTTP request, or for
-    `stdio_user` (mcp-stdio, where the one user is the operator's choice)."""
-    server = MCPServer(
-        name="taskapi",
-        instructions="Manage the signed-in user's tasks. Ids are UUIDs; times are "
-        "RFC 3339 and answered in UTC.",
+def _invalid(messages) -> ToolFailure:
+    return ToolFailure(
+        {
+            "status": 422,
+            "title": "Unprocessable Entity",
+            "detail": "Validation failed",
+            "errors": {"json": messages},
+        }
     )
 
-    def act(ctx: Context | None, user_id: str | None, work) -> CallToolResult:
-        """Run `work()` as the verified user, in the app's context."""
-        verified = stdio_user or _verified_user(ctx)
-        if user_id is not None and user_id != verified:
-            raise ToolError(
-                "user_id does not name the signed-in user: an agent acts for the "
-                "user of its token only. Leave user_id out."
+
+def _task_id(arguments: dict) -> str:
+    task_id = arguments.pop("task_id", None)
+    if not isinstance(task_id, str):
+        raise _invalid({"task_id": ["Missing data for required field."]})
+    return task_id
+
+
+def _dump(task) -> dict:
+    return TaskSchema().dump(task)
+
+
+# Each tool: (text line, structured content) from the user and its arguments, the
+# tool's own ids (task_id) taken out and the rest for the REST schema.
+
+
+def add_task(user, arguments):
+    task = _dump(task_queries.create_task(user, TaskCreateSchema().load(arguments)))
+    return f"Created task {task['id']}: {task['title']}", task
+
+
+def list_tasks(user, arguments):
+    status = arguments.pop("status", "all")
+    if status not in LIST_STATUS["enum"]:
+        choices = ", ".join(LIST_STATUS["enum"])
+        raise _invalid({"status": [f"Must be one of: {choices}."]})
+    if status != "all":
+        arguments["status"] = [status]
+    tasks, total = listing.list_tasks(user, TaskQuerySchema().load(arguments))
+    dumped = TaskSchema(many=True).dump(tasks)
+    return f"{len(dumped)} of {total} task(s)", {"tasks": dumped, "total": total}
+
+
+def get_task(user, arguments):
+    task = _dump(scope.get_task(user, _task_id(arguments)))
+    return f"Task {task['id']}: {task['title']} ({task['status']})", task
+
+
+def update_task(user, arguments):
+    task_id = _task_id(arguments)
+    fields = TaskUpdateSchema().load(arguments)
+    task = _dump(task_queries.update_task(user, task_id, fields))
+    return f"Updated task {task['id']}: {task['title']}", task
+
+
+def _completion(completed: bool, verb: str):
+    def work(user, arguments):
+        task = _dump(completion.set_completed(user, _task_id(arguments), completed))
+        return f"{verb} task {task['id']}: {task['title']}", task
+
+    return work
+
+
+def delete_task(user, arguments):
+    task_id = _task_id(arguments)
+    task_queries.soft_delete(user, task_id)
+    return f"Deleted task {task_id}", {"deleted": task_id}
+
+
+def list_lists(user, arguments):
+    lists = ListSchema(many=True).dump(list_queries.get_lists(user))
+    return f"{len(lists)} list(s)", {"lists": lists}
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    work: Callable[[str, dict], tuple[str, dict]]
+    description: str
+    annotations: ToolAnnotations
+    schema: Callable[[], dict]  # built in an app context (the converter's spec)
+    fields: tuple[str, ...] = ()  # the tool's own arguments, besides the schema's
+
+
+def _ids_only():
+    ids = {"task_id": TASK_ID, "user_id": USER_ID}
+    return input_schema(extra=ids, required=["task_id"])
+
+
+TOOLS = {
+    "add_task": ToolSpec(
+        add_task,
+        "Create a task for the signed-in user (as POST /api/tasks). Only title is "
+        "required; times are RFC 3339 (no offset means UTC).",
+        WRITE,
+        lambda: input_schema(TaskCreateSchema(), {"user_id": USER_ID}),
+    ),
+    "list_tasks": ToolSpec(
+        list_tasks,
+        "List the signed-in user's tasks, filtered, sorted and paged (as GET "
+        "/api/tasks). Answers {tasks, total}.",
+        READ,
+        lambda: input_schema(
+            TaskQuerySchema(), {"status": LIST_STATUS, "user_id": USER_ID}
+        ),
+    ),
+    "get_task": ToolSpec(
+        get_task, "One task of the signed-in user, by id.", READ, _ids_only
+    ),
+    "update_task": ToolSpec(
+        update_task,
+        "Change the fields given of a task (as PATCH /api/tasks/<id>); a field "
+        "sent as null is cleared, one left out is kept.",
+        IDEMPOTENT,
+        lambda: input_schema(
+            TaskUpdateSchema(),
+            {"task_id": TASK_ID, "user_id": USER_ID},
+            required=["task_id"],
+        ),
+    ),
+    "complete_task": ToolSpec(
+        _completion(True, "Completed"),
+        "Mark a task completed (a recurring task creates its next occurrence).",
+        IDEMPOTENT,
+        _ids_only,
+    ),
+    "reopen_task": ToolSpec(
+        _completion(False, "Reopened"),
+        "Reopen a completed task: it becomes pending.",
+        IDEMPOTENT,
+        _ids_only,
+    ),
+    "delete_task": ToolSpec(
+        delete_task,
+        "Delete a task and its subtasks (as DELETE /api/tasks/<id>).",
+        DESTRUCTIVE,
+        _ids_only,
+    ),
+    "list_lists": ToolSpec(
+        list_lists,
+        "The signed-in user's lists, oldest first (as GET /api/lists).",
+        READ,
+        lambda: input_schema(extra={"user_id": USER_ID}),
+    ),
+}
+
+
+def tool_list(app) -> list[Tool]:
+    with app.app_context():
+        return [
+            Tool(
+                name=name,
+                description=spec.description,
+                input_schema=spec.schema(),
+                annotations=spec.annotations,
             )
-        with app.app_context():
+            for name, spec in TOOLS.items()
+        ]
+
+
+def _error_result(body: dict) -> CallToolResult:
+    # as the REST body is sent: a list item's messages are keyed by its index
+    body = orjson.loads(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS))
+    text = body["detail"]
+    if body.get("errors"):
+        text += ": " + orjson.dumps(body["errors"]).decode()
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content=body,
+        is_error=True,
+    )
+
+
+def call(app, name: str, arguments: dict | None, verified: str | None):
+    """Run tool `name` for the verified user, in the app's context."""
+    with app.app_context():
+        try:
+            spec = TOOLS.get(name)
+            if spec is None:
+                detail = f"No tool {name!r}."
+                raise ToolFailure(
+                    {"status": 404, "title": "Not Found", "detail": detail}
+                )
+            if not verified:
+                raise ToolFailure(
+                    {"status": 401, "title": "Unauthorized", "detail": "Not signed in."}
+                )
+            arguments = dict(arguments or {})
+            user_id = arguments.pop("user_id", None)
+            if user_id is not None and user_id != verified:
+                raise ToolFailure(
+                    {
+                        "status": 403,
+                        "title": "Forbidden",
+                        "detail": "user_id does not name the signed-in user: an "
+                        "agent acts for the user of its token only. Leave it out.",
+                    }
+                )
             g.user_id = verified
-            try:
-                text, structured = work(verified)
-            except HTTPException as error:
-                raise ToolError(_error_text(error)) from None
-            except ValidationError as error:
-                raise ToolError(f"Validation failed: {error.messages}") from None
-            finally:
-                Session.remove()
-        return CallToolResult(
-            content=[TextContent(type="text", text=text)],
-            structured_content=structured,
-        )
-
-    def one(task) -> dict:
-        return TaskSchema().dump(task)
-
-    @server.tool(annotations=WRITE, structured_output=True)
-    def add_task(
-        title: Title,
-        description: Description = None,
-        priority: Priority = None,
-        due_date: DueDate = None,
-        tags: Tags = None,
-        status: Status = None,
-        list_id: ListId = None,
-        parent_id: ParentId = None,
-        user_id: UserId = None,
-        ctx: Context = None,
-    ) -> CallToolResult:
-        """Create a task for the signed-in user (POST /api/tasks)."""
-        body = _given(
-            title=title, description=description, priority=priority,
-            due_date=due_date, tags=tags, status=status, list_id=list_id,
-            parent_id=parent_id,
-        )  # fmt: skip
-
-        def work(user):
-            task = one(task_queries.create_task(user, TaskCreateSchema().load(body)))
-            return f"Created task {task['id']}: {task['title']}", task
-
-        return act(ctx, user_id, work)
-
-    @server.tool(annotations=READ, structured_output=True)
-    def list_tasks(
-        status: Annotated[
-            Literal["all", "pending", "in_progress", "completed"],
-            Field(description="Which tasks: all (default), or one status."),
-        ] = "all",
-        list_id: Annotated[
-            str | None, Field(description="A list's id, or none: tasks in no list.")
-        ] = None,
-        parent_id: Annotated[
-            str | None, Field(description="A task's id (its subtasks), or none.")
-        ] = None,
-        q: Annotated[
-            str | None, Field(description="Substring of title or description.")
-        ] = None,
-        tag: Annotated[
-            list[str] | None, Field(description="Tasks carrying every tag given.")
-        ] = None,
-        due_after: Annotated[
-            str | None, Field(description="RFC 3339, inclusive.")
-        ] = None,
-        due_before: Annotated[
-            str | None, Field(description="RFC 3339, exclusive.")
-        ] = None,
-        sort: Annotated[
-            str | None,
-            Field(
-                description="created_at, updated_at, due_date, priority, title or "
-                "position; a leading - means descending (default -created_at)."
-            ),
-        ] = None,
-        page: Annotated[int | None, Field(description="1 or more.")] = None,
-        per_page: Annotated[int | None, Field(description="1-100, default 50.")] = None,
-        user_id: UserId = None,
-        ctx: Context = None,
-    ) -> CallToolResult:
-        """List the signed-in user's tasks, filtered and sorted (GET /api/tasks)."""
-        query = _given(
-            list_id=list_id, parent_id=parent_id, q=q, tag=tag, due_after=due_after,
-            due_before=due_before, sort=sort, page=page, per_page=per_page,
-        )  # fmt: skip
-        if status != "all":
-            query["status"] = [status]
-
-        def work(user):
-            tasks, total = listing.list_tasks(user, TaskQuerySchema().load(query))
-            dumped = TaskSchema(many=True).dump(tasks)
-            return f"{len(dumped)} of {total} task(s)", {
-                "tasks": dumped,
-                "total": total,
-            }
-
-        return act(ctx, user_id, work)
-
-    @server.tool(annotations=READ, structured_output=True)
-    def get_task(
-        task_id: TaskId, user_id: UserId = None, ctx: Context = None
-    ) -> CallToolResult:
-        """One task of the signed-in user (GET /api/tasks/<id>)."""
-
-        def work(user):
-            task = one(scope.get_task(user, task_id))
-            return f"Task {task['id']}: {task['title']} ({task['status']})", task
-
-        return act(ctx, user_id, work)
-
-    @server.tool(annotations=IDEMPOTENT, structured_output=True)
-    def update_task(
-        task_id: TaskId,
-        title: Annotated[str | None, Field(description="1-200 characters.")] = None,
-        description: Description = None,
-        priority: Priority = None,
-        due_date: DueDate = None,
-        tags: Tags = None,
-        status: Status = None,
-        list_id: ListId = None,
-        parent_id: ParentId = None,
-        user_id: UserId = None,
-        ctx: Context = None,
-    ) -> CallToolResult:
-        """Change the fields given of a task (PATCH /api/tasks/<id>)."""
-        body = _given(
-            title=title, description=description, priority=priority,
-            due_date=due_date, tags=tags, status=status, list_id=list_id,
-            parent_id=parent_id,
-        )  # fmt: skip
-
-        def work(user):
-            fields = TaskUpdateSchema().load(body)
-            task = one(task_queries.update_task(user, task_id, fields))
-            return f"Updated task {task['id']}: {task['title']}", task
-
-        return act(ctx, user_id, work)
-
-    def _set(task_id, completed, user_id, ctx, verb):
-        def work(user):
-            task = one(completion.set_completed(user, task_id, completed))
-            return f"{verb} task {task['id']}: {task['title']}", task
-
-        return act(ctx, user_id, work)
-
-    @server.tool(annotations=IDEMPOTENT, structured_output=True)
-    def complete_task(
-        task_id: TaskId, user_id: UserId = None, ctx: Context = None
-    ) -> CallToolResult:
-        """Mark a task completed (a recurring one creates its next occurrence)."""
-        return _set(task_id, True, user_id, ctx, "Completed")
-
-    @server.tool(annotations=IDEMPOTENT, structured_output=True)
-    def reopen_task(
-        task_id: TaskId, user_id: UserId = None, ctx: Context = None
-    ) -> CallToolResult:
-        """Reopen a completed task (it becomes pending)."""
-        return _set(task_id, False, user_id, ctx, "Reopened")
-
-    @server.tool(annotations=DESTRUCTIVE, structured_output=True)
-    def delete_task(
-        task_id: TaskId, user_id: UserId = None, ctx: Context = None
-    ) -> CallToolResult:
-        """Delete a task and its subtasks (DELETE /api/tasks/<id>)."""
-
-        def work(user):
-            task_queries.soft_delete(user, task_id)
-            return f"Deleted task {task_id}", {"deleted": task_id}
-
-        return act(ctx, user_id, work)
-
-    @server.tool(annotations=READ, structured_output=True)
-    def list_lists(user_id: UserId = None, ctx: Context = None) -> CallToolResult:
-        """The signed-in user's lists, oldest first (GET /api/lists)."""
-
-        def work(user):
-            lists = ListSchema(many=True).dump(list_queries.get_lists(user))
-            return f"{len(lists)} list(s)", {"lists": lists}
-
-        return act(ctx, user_id, work)
-
-    return server
+            text, structured = spec.work(verified, arguments)
+        except ToolFailure as failure:
+            return _error_result(failure.body)
+        except ValidationError as error:
+            return _error_result(_invalid(error.messages).body)
+        except HTTPException as error:
+            return _error_result(http_error(error).get_json())
+        finally:
+            Session.remove()
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content=structured
+    )
 
 
-def _verified_user(ctx: Context) -> str:
-    headers = ctx.headers or {}
-    user = headers.get(USER_HEADER) or headers.get(USER_HEADER.lower())
-    if not user:
-        raise ToolError("Not signed in.")
-    return user
+def build_server(app, stdio_user: str | None = None) -> Server:
+    """The tools, acting for the verified user of each HTTP request (the header
+    mcp_bridge sets), or for `stdio_user` (mcp-stdio: the operator's choice)."""
+    tools = tool_list(app)
 
+    async def on_list_tools(ctx, params) -> ListToolsResult:
+        return ListToolsResult(tools=tools)
 
-__all__: list[Any] = ["USER_HEADER", "build_server"]
+    async def on_call_tool(ctx, params) -> CallToolResult:
+        verified = stdio_user
+        if verified is None:
+            headers = getattr(ctx.request, "headers", None) or {}
+            verified = headers.get(USER_HEADER.lower()) or headers.get(USER_HEADER)
+        return call(app, params.name, params.arguments, verified)
+
+    return Server(
+        "taskapi",
+        instructions="Manage the signed-in user's tasks. Ids are UUIDs; times are "
+        "RFC 3339 and answered in UTC.",
+        get_tool_input_schema=lambda name: next(
+            (tool.input_schema for tool in tools if tool.name == name), None
+        ),
+        on_list_tools=on_list_tools,
+        on_call_tool=on_call_tool,
+    )
