@@ -72,13 +72,14 @@ class ToolFailure(Exception):
         self.body = body
 
 
-def _invalid(messages) -> ToolFailure:
+def _invalid(messages, location="json") -> ToolFailure:
+    """A 422 as REST answers it, the messages under the REST request's location."""
     return ToolFailure(
         {
             "status": 422,
             "title": "Unprocessable Entity",
             "detail": "Validation failed",
-            "errors": {"json": messages},
+            "errors": {location: messages},
         }
     )
 
@@ -107,7 +108,7 @@ def list_tasks(user, arguments):
     status = arguments.pop("status", "all")
     if status not in LIST_STATUS["enum"]:
         choices = ", ".join(LIST_STATUS["enum"])
-        raise _invalid({"status": [f"Must be one of: {choices}."]})
+        raise _invalid({"status": [f"Must be one of: {choices}."]}, "query")
     if status != "all":
         arguments["status"] = [status]
     tasks, total = listing.list_tasks(user, TaskQuerySchema().load(arguments))
@@ -152,7 +153,7 @@ class ToolSpec:
     description: str
     annotations: ToolAnnotations
     schema: Callable[[], dict]  # built in an app context (the converter's spec)
-    fields: tuple[str, ...] = ()  # the tool's own arguments, besides the schema's
+    location: str = "json"  # where REST reads these arguments (for 422 bodies)
 
 
 def _ids_only():
@@ -176,6 +177,7 @@ TOOLS = {
         lambda: input_schema(
             TaskQuerySchema(), {"status": LIST_STATUS, "user_id": USER_ID}
         ),
+        location="query",
     ),
     "get_task": ToolSpec(
         get_task, "One task of the signed-in user, by id.", READ, _ids_only
@@ -274,7 +276,7 @@ def call(app, name: str, arguments: dict | None, verified: str | None):
         except ToolFailure as failure:
             return _error_result(failure.body)
         except ValidationError as error:
-            return _error_result(_invalid(error.messages).body)
+            return _error_result(_invalid(error.messages, spec.location).body)
         except HTTPException as error:
             return _error_result(http_error(error).get_json())
         finally:

@@ -2,22 +2,27 @@
 app under a real gunicorn (and over stdio), with the REST contract's rules."""
 
 import asyncio
+import json
 import os
 import sys
+import uuid
 
 import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 
+from taskapi.schemas import TaskCreateSchema, TaskQuerySchema, TaskUpdateSchema
 from tests.helpers import (
     ROOT,
     SECRET,
     LiveServer,
+    bearer,
     gunicorn,
     make_token,
     new_user_id,
 )
+from tests.test_security_headers import assert_security_headers
 
 TOOLS = {
     "add_task", "list_tasks", "get_task", "update_task", "complete_task",
@@ -275,3 +280,184 @@ def test_the_stdio_server_serves_the_same_tools(database_uri, live_server):
         headers={"Authorization": f"Bearer {make_token(user_id)}"},
     )
     assert rest.get_json() == made.structured_content
+
+
+def _rpc(client, method, params=None, headers=None):
+    """One stateless JSON-RPC request to /mcp through the app (no gunicorn)."""
+    return client.post(
+        "/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}},
+        headers={"Accept": "application/json, text/event-stream", **(headers or {})},
+    )
+
+
+def _loadable(schema) -> set:
+    return {name for name, field in schema.fields.items() if not field.dump_only}
+
+
+def test_the_tools_input_schemas_are_the_rest_schemas(client):
+    token = bearer(make_token(new_user_id("schemas")))
+    answer = _rpc(client, "tools/list", headers=token)
+    assert answer.status_code == 200, answer.data
+    tools = {tool["name"]: tool for tool in answer.get_json()["result"]["tools"]}
+    schema = {name: tool["inputSchema"] for name, tool in tools.items()}
+    props = {name: set(s["properties"]) for name, s in schema.items()}
+    # every field a REST body or query takes, no more: new fields arrive by themselves
+    assert props["add_task"] == _loadable(TaskCreateSchema()) | {"user_id"}
+    assert props["update_task"] == _loadable(TaskUpdateSchema()) | {
+        "task_id",
+        "user_id",
+    }
+    assert props["list_tasks"] == _loadable(TaskQuerySchema()) | {"user_id"}
+    assert {"recurrence", "reminders"} <= props["add_task"]
+    assert schema["update_task"]["required"] == ["task_id"]
+    assert schema["add_task"]["additionalProperties"] is False
+    # the REST formats, limits and enums, as plain JSON Schema (nothing to resolve)
+    add = schema["add_task"]["properties"]
+    assert add["priority"]["enum"] == ["low", "medium", "high", "urgent"]
+    assert add["tags"]["maxItems"] == 20 and add["reminders"]["maxItems"] == 5
+    assert add["due_date"] == {"type": ["string", "null"], "format": "date-time"}
+    assert "$ref" not in json.dumps(schema) and "nullable" not in json.dumps(schema)
+    assert schema["list_tasks"]["properties"]["per_page"]["maximum"] == 100
+
+
+def test_mcp_is_served_on_any_host_with_the_api_headers(client):
+    """Not only on localhost (the SDK's own default guard): on the deployed host."""
+    token = bearer(make_token(new_user_id("host")))
+    for extra in (
+        {"Host": "tasks.example.com"},
+        {"Host": "tasks.example.com", "Origin": "https://app.example.com"},
+        {"X-Request-ID": "agent-call-1"},
+    ):
+        answer = _rpc(client, "tools/list", headers={**token, **extra})
+        assert answer.status_code == 200, answer.data
+        assert len(answer.get_json()["result"]["tools"]) == len(TOOLS)
+        assert_security_headers(answer, api=True)
+        assert answer.headers["X-RateLimit-Limit"]
+    assert answer.headers["X-Request-ID"] == "agent-call-1"
+
+
+def test_the_401_names_the_authorization_server_when_one_is_set(client, make_app):
+    plain = _rpc(client, "tools/list")
+    assert plain.status_code == 401
+    assert plain.headers["WWW-Authenticate"] == "Bearer"
+    assert client.get("/.well-known/oauth-protected-resource/mcp").status_code == 404
+
+    signing_in = make_app(
+        MCP_AUTHORIZATION_SERVER="https://auth.example.com"
+    ).test_client()
+    answer = _rpc(signing_in, "tools/list", headers=bearer("not-a-token"))
+    assert answer.status_code == 401
+    metadata_url = "http://localhost/.well-known/oauth-protected-resource/mcp"
+    assert answer.headers["WWW-Authenticate"] == (
+        f'Bearer error="invalid_token", resource_metadata="{metadata_url}"'
+    )
+    document = signing_in.get("/.well-known/oauth-protected-resource/mcp")
+    assert document.status_code == 200
+    assert document.get_json() == {
+        "resource": "http://localhost/mcp",
+        "authorization_servers": ["https://auth.example.com"],
+        "bearer_methods_supported": ["header"],
+    }
+    # /api's challenge stays as it was
+    api = signing_in.get("/api/tasks", headers=bearer("not-a-token"))
+    assert "resource_metadata" not in api.headers["WWW-Authenticate"]
+
+
+def test_recurrence_reminders_and_cleared_fields_through_the_tools(mcp_url):
+    _, agent = agent_for(mcp_url, "recur")
+
+    async def story(session):
+        made = await session.call_tool(
+            "add_task",
+            {
+                "title": "Stand-up",
+                "due_date": "2026-12-07T09:00:00+01:00",
+                "recurrence": {"rule": "FREQ=DAILY", "timezone": "Europe/Berlin"},
+                "reminders": [{"before": "PT15M"}],
+                "description": "daily",
+            },
+        )
+        task = made.structured_content
+        done = await session.call_tool("complete_task", {"task_id": task["id"]})
+        series = await session.call_tool("list_tasks", {"series_id": task["id"]})
+        plain = await session.call_tool(
+            "add_task", {"title": "Once", "due_date": "2026-12-07T09:00:00Z"}
+        )
+        cleared = await session.call_tool(
+            "update_task",
+            {
+                "task_id": plain.structured_content["id"],
+                "due_date": None,
+                "description": None,
+            },
+        )
+        return task, done, series, cleared
+
+    task, done, series, cleared = agent.run(story)
+    assert task["recurrence"]["rule"] == "FREQ=DAILY"
+    assert task["reminders"] == [
+        {"before": "PT15M", "remind_at": "2026-12-07T07:45:00Z"}
+    ]
+    assert done.structured_content["next_task_id"] is not None
+    assert series.structured_content["total"] == 2
+    assert not cleared.is_error, cleared
+    assert cleared.structured_content["due_date"] is None
+
+
+def _same_as_rest(agent, live_server, tool, arguments, method, path, **request):
+    """The tool's error is the REST error for the same input, body for body."""
+    result = agent.call(tool, **arguments)
+    assert result.is_error, result
+    rest = live_server.request(
+        method, path, headers={"Authorization": f"Bearer {agent.token}"}, **request
+    )
+    assert rest.status_code == result.structured_content["status"]
+    assert result.structured_content == rest.get_json()
+    assert result.content[0].text.startswith(rest.get_json()["detail"])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": ""},
+        {"title": 5},
+        {"title": "x", "priority": "super"},
+        {"title": "x", "tags": ["ok", "a" * 51]},
+        {"title": "x", "nonsense": 1},
+        {"title": "x", "id": "00000000-0000-4000-8000-000000000000"},
+        {"title": "x", "recurrence": {"rule": "FREQ=DAILY"}},
+        {"title": "x", "list_id": "00000000-0000-4000-8000-000000000000"},
+    ],
+)
+def test_a_bad_add_task_is_the_rest_error(mcp_url, live_server, body):
+    _, agent = agent_for(mcp_url, "bad")
+    _same_as_rest(
+        agent, live_server, "add_task", body, "POST", "/api/tasks", json_body=body
+    )
+    assert agent.call("list_tasks").structured_content["total"] == 0
+
+
+def test_bad_updates_and_queries_are_the_rest_errors(mcp_url, live_server):
+    _, agent = agent_for(mcp_url, "bad")
+    task = agent.call("add_task", title="Keep me").structured_content
+    path = f"/api/tasks/{task['id']}"
+    for body in ({"completed": "yes"}, {"title": None}, {"reminders": [{"at": "x"}]}):
+        arguments = {"task_id": task["id"], **body}
+        _same_as_rest(
+            agent, live_server, "update_task", arguments, "PATCH", path, json_body=body
+        )
+    for query in ({"per_page": 0}, {"sort": "colour"}, {"due_after": "soon"}):
+        path = "/api/tasks?" + "&".join(f"{k}={v}" for k, v in query.items())
+        _same_as_rest(agent, live_server, "list_tasks", query, "GET", path)
+    missing = str(uuid.uuid4())
+    for tool in ("get_task", "complete_task", "delete_task"):
+        _same_as_rest(
+            agent,
+            live_server,
+            tool,
+            {"task_id": missing},
+            "GET",
+            f"/api/tasks/{missing}",
+        )
+    assert agent.call("get_task", task_id=task["id"]).structured_content == task
