@@ -242,6 +242,15 @@ def test_the_rate_limit_is_shared_with_the_api(app, database_uri, tmp_path):
         assert status == 429
         with pytest.raises(BaseExceptionGroup):  # and MCP is refused too
             agent.call("list_tasks")
+    # the app's log lines, /mcp's included, are JSON (gunicorn's own start with "[")
+    lines = [
+        json.loads(line)
+        for line in log.read_text().splitlines()
+        if not line.startswith("[")
+    ]
+    mcp_lines = [line for line in lines if line.get("path") == "/mcp"]
+    assert {line["status"] for line in mcp_lines} == {200, 202, 429}
+    assert all(line["request_id"] for line in mcp_lines)
 
 
 def test_the_stdio_server_serves_the_same_tools(database_uri, live_server):
