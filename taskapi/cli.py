@@ -176,7 +176,7 @@ def mcp_stdio(user_id):
     """Serve the MCP tools over stdio for a local agent, acting for --user."""
     from flask import current_app
 
-    from .mcp_tools import build_server
+    from .mcp_server import build_server
 
     if not 0 < len(user_id) <= MAX_USER_ID_LENGTH:
         raise click.BadParameter(f"must be 1-{MAX_USER_ID_LENGTH} characters")

@@ -15,7 +15,7 @@ from a2wsgi import ASGIMiddleware
 from flask import Blueprint, Response, current_app, g, request
 from mcp.server.transport_security import TransportSecuritySettings
 
-from .mcp_tools import USER_HEADER, build_server
+from .mcp_server import USER_HEADER, build_server
 
 EXTENSION = "taskapi.mcp"
 _ENVIRON_USER = "HTTP_" + USER_HEADER.upper().replace("-", "_")
