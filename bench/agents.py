@@ -67,9 +67,7 @@ def main() -> None:
     def tool(name, arguments):
         body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                 "params": {"name": name, "arguments": arguments}}  # fmt: skip
-        answer = user.client.post(
-            "/mcp", json=body, headers={**user.headers, **ACCEPT}
-        )
+        answer = user.client.post("/mcp", json=body, headers={**user.headers, **ACCEPT})
         assert "error" not in answer.get_json() and answer.status_code == 200
         return answer
 
