@@ -105,6 +105,10 @@ class Config:
         "If-None-Match",
         "Idempotency-Key",
         "X-Request-ID",
+        # what the MCP SDK's streamable HTTP client sends to /mcp
+        "Mcp-Protocol-Version",
+        "Mcp-Method",
+        "Mcp-Name",
     ]
     CORS_EXPOSE_HEADERS = [
         "ETag",

@@ -470,3 +470,28 @@ def test_bad_updates_and_queries_are_the_rest_errors(mcp_url, live_server):
             f"/api/tasks/{missing}",
         )
     assert agent.call("get_task", task_id=task["id"]).structured_content == task
+
+
+def test_a_browser_agent_on_an_allowed_origin_passes_the_preflight(client):
+    response = client.options(
+        "/mcp",
+        headers={
+            "Origin": "http://localhost:3000",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, "
+            "mcp-protocol-version, mcp-method, mcp-name",
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+    allowed = response.headers["Access-Control-Allow-Headers"].lower()
+    for header in ("authorization", "mcp-protocol-version", "mcp-method", "mcp-name"):
+        assert header in allowed
+    refused = client.options(
+        "/mcp",
+        headers={
+            "Origin": "https://evil.example",
+            "Access-Control-Request-Method": "POST",
+        },
+    )
+    assert "Access-Control-Allow-Origin" not in refused.headers
