@@ -11,56 +11,24 @@ POST /api/tasks. Medians per round and their ratios; figures only.
 """
 
 import argparse
-import os
-import statistics
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from in_process import app_on_fresh_database, median_ms
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from taskapi.config import database_url  # noqa: E402
-from tests.helpers import SECRET, User  # noqa: E402
+from tests.helpers import User
 
 DATABASE = "taskapi_bench_mcp"
 ACCEPT = {"Accept": "application/json, text/event-stream"}
-
-
-def timed(call, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    server = make_url(database_url(os.environ["BENCH_DATABASE_URL"]))
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {DATABASE}"))
-        conn.execute(text(f"CREATE DATABASE {DATABASE}"))
-    url = server.set(database=DATABASE).render_as_string(hide_password=False)
-    env = {**os.environ, "DATABASE_URL": url, "BETTER_AUTH_SECRET": SECRET}
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT, env=env, check=True, capture_output=True,
-    )  # fmt: skip
-    os.environ.update(
-        DATABASE_URL=url, BETTER_AUTH_SECRET=SECRET, API_RATE_LIMIT="1000000/minute"
-    )
-    from taskapi import create_app
+    with app_on_fresh_database(DATABASE) as app:
+        run(app, args)
 
-    app = create_app()
+
+def run(app, args) -> None:
     user = User(app.test_client(), "bench-mcp", prefix="/api")
     task = user.create(title="Bench")
 
@@ -74,18 +42,15 @@ def main() -> None:
     tool("get_task", {"task_id": task["id"]})  # the worker's SDK loop starts here
     print("round  GET ms  get_task ms  ratio  POST ms  add_task ms  ratio")
     for round_ in range(args.rounds):
-        rest_get = timed(lambda: user.get(f"/tasks/{task['id']}"), 300)
-        mcp_get = timed(lambda: tool("get_task", {"task_id": task["id"]}), 300)
-        rest_add = timed(lambda: user.post("/tasks", json={"title": "r"}), 200)
-        mcp_add = timed(lambda: tool("add_task", {"title": "m"}), 200)
+        rest_get = median_ms(lambda: user.get(f"/tasks/{task['id']}"), 300)
+        mcp_get = median_ms(lambda: tool("get_task", {"task_id": task["id"]}), 300)
+        rest_add = median_ms(lambda: user.post("/tasks", json={"title": "r"}), 200)
+        mcp_add = median_ms(lambda: tool("add_task", {"title": "m"}), 200)
         print(
             f"{round_ + 1:5}  {rest_get:6.2f}  {mcp_get:11.2f}  "
             f"{mcp_get / rest_get:5.2f}  {rest_add:7.2f}  {mcp_add:11.2f}  "
             f"{mcp_add / rest_add:5.2f}"
         )
-    with admin.connect() as conn:
-        app.extensions["sqlalchemy_engine"].dispose()
-        conn.execute(text(f"DROP DATABASE {DATABASE}"))
 
 
 if __name__ == "__main__":
