@@ -15,55 +15,23 @@ Medians per round; figures only, nothing here asserts a speed.
 """
 
 import argparse
-import os
-import statistics
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from in_process import app_on_fresh_database, median_ms
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from taskapi.config import database_url  # noqa: E402
-from tests.helpers import SECRET, User, sent_statements  # noqa: E402
+from tests.helpers import User, sent_statements
 
 DATABASE = "taskapi_bench_sync"
-
-
-def timed(call, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    server = make_url(database_url(os.environ["BENCH_DATABASE_URL"]))
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {DATABASE}"))
-        conn.execute(text(f"CREATE DATABASE {DATABASE}"))
-    url = server.set(database=DATABASE).render_as_string(hide_password=False)
-    env = {**os.environ, "DATABASE_URL": url, "BETTER_AUTH_SECRET": SECRET}
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT, env=env, check=True, capture_output=True,
-    )  # fmt: skip
-    os.environ.update(
-        DATABASE_URL=url, BETTER_AUTH_SECRET=SECRET, API_RATE_LIMIT="1000000/minute"
-    )
-    from taskapi import create_app
+    with app_on_fresh_database(DATABASE) as app:
+        run(app, args)
 
-    app = create_app()
+
+def run(app, args) -> None:
     user = User(app.test_client(), "bench-sync", prefix="/api")
     for n in range(9):
         user.post("/tasks/batch", json={"operations": [
@@ -91,9 +59,11 @@ def main() -> None:
     print("round  empty poll ms  100-task page ms", end="")
     print("  batch of 100 ms  100 POSTs ms  ratio")
     for round_ in range(args.rounds):
-        poll = timed(lambda: user.get(f"/changes?cursor={page['cursor']}"), 200)
-        full = timed(lambda: user.get(f"/changes?limit=100&cursor={before_100}"), 30)
-        batch = timed(
+        poll = median_ms(lambda: user.get(f"/changes?cursor={page['cursor']}"), 200)
+        full = median_ms(
+            lambda: user.get(f"/changes?limit=100&cursor={before_100}"), 30
+        )
+        batch = median_ms(
             lambda: user.post("/tasks/batch", json={"operations": creates}), 5
         )
 
@@ -101,14 +71,11 @@ def main() -> None:
             for op in creates:
                 user.post("/tasks", json=op["body"])
 
-        one_by_one = timed(singles, 5)
+        one_by_one = median_ms(singles, 5)
         print(
             f"{round_ + 1:5}  {poll:13.2f}  {full:16.2f}  {batch:15.1f}  "
             f"{one_by_one:12.1f}  {batch / one_by_one:5.2f}"
         )
-    with admin.connect() as conn:
-        app.extensions["sqlalchemy_engine"].dispose()
-        conn.execute(text(f"DROP DATABASE {DATABASE}"))
 
 
 if __name__ == "__main__":

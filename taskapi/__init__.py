@@ -10,12 +10,24 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     config = (config_class or config_from_env())(app.instance_path)
     app.config.from_object(config)
 
-    from . import auth, cli, db, docs, errors, jsonio, logs, ratelimit, security
+    from . import (
+        auth,
+        cli,
+        db,
+        docs,
+        errors,
+        jsonio,
+        logs,
+        mcp_bridge,
+        ratelimit,
+        security,
+    )
     from .batch_views import blp as batch_blueprint
     from .change_views import blp as changes_blueprint
     from .extensions import api, cors, jwt
     from .health import blp as health_blueprint
     from .lists import blp as lists_blueprint
+    from .mcp_bridge import blp as mcp_blueprint
     from .reminder_views import blp as reminders_blueprint
     from .tasks import blp as tasks_blueprint
     from .webhook_views import blp as webhooks_blueprint
@@ -38,6 +50,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         reminders_blueprint,
         changes_blueprint,
         batch_blueprint,
+        mcp_blueprint,
         webhooks_blueprint,
     ]
     auth.init_app(app, protected_blueprints=user_blueprints)
@@ -52,6 +65,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     api.register_blueprint(reminders_blueprint)
     api.register_blueprint(changes_blueprint)
     api.register_blueprint(batch_blueprint)
+    app.register_blueprint(mcp_blueprint)
+    mcp_bridge.init_app(app)
     api.register_blueprint(webhooks_blueprint)
     errors.init_app(app)
     cli.init_app(app)

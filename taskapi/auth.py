@@ -47,6 +47,10 @@ class InvalidToken(Exception):
 
 def unauthorized(detail: str, *, token_presented: bool = True):
     challenge = 'Bearer error="invalid_token"' if token_presented else "Bearer"
+    if request.path == "/mcp" and current_app.config.get("MCP_AUTHORIZATION_SERVER"):
+        # RFC 9728: where an MCP client finds the server that issues tokens
+        metadata = f"{request.host_url}.well-known/oauth-protected-resource/mcp"
+        challenge += f', resource_metadata="{metadata}"'
     return error_response(401, detail, headers={"WWW-Authenticate": challenge})
 
 

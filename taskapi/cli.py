@@ -171,6 +171,30 @@ def purge_idempotency_keys():
     click.echo(f"Purged {purged} expired idempotency key(s).")
 
 
+@click.command("mcp-stdio")
+@click.option("--user", "user_id", required=True, help="The user the tools act for.")
+@with_appcontext
+def mcp_stdio(user_id):
+    """Serve the MCP tools over stdio for a local agent, acting for --user."""
+    from flask import current_app
+
+    from .mcp_server import build_server
+
+    if not 0 < len(user_id) <= MAX_USER_ID_LENGTH:
+        raise click.BadParameter(f"must be 1-{MAX_USER_ID_LENGTH} characters")
+    import anyio
+    from mcp.server.stdio import stdio_server
+
+    app = current_app._get_current_object()
+    server = build_server(app, stdio_user=user_id)
+
+    async def serve():
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+
+    anyio.run(serve)
+
+
 @click.command("deliver-webhooks")
 @with_appcontext
 def deliver_webhooks():
@@ -191,6 +215,9 @@ def init_app(app) -> None:
         seed_demo,
         purge_deleted,
         purge_idempotency_keys,
+        mcp_stdio,
+
+
         deliver_webhooks,
     ):
         app.cli.add_command(cmd)

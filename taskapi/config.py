@@ -108,6 +108,10 @@ class Config:
         "If-None-Match",
         "Idempotency-Key",
         "X-Request-ID",
+        # what the MCP SDK's streamable HTTP client sends to /mcp
+        "Mcp-Protocol-Version",
+        "Mcp-Method",
+        "Mcp-Name",
     ]
     CORS_EXPOSE_HEADERS = [
         "ETag",
@@ -159,6 +163,8 @@ class Config:
             else None
         )
         self.BETTER_AUTH_CHECK_SECONDS = seconds("BETTER_AUTH_CHECK_SECONDS", 30)
+        # Named in /mcp's 401 and RFC 9728 metadata, for MCP clients that sign in.
+        self.MCP_AUTHORIZATION_SERVER = env.get("MCP_AUTHORIZATION_SERVER") or None
         self.BETTER_AUTH_TIMEOUT = seconds("BETTER_AUTH_TIMEOUT", 3, minimum=0.1)
         self.BETTER_AUTH_USER_TABLE = env.get("BETTER_AUTH_USER_TABLE") or "user"
         self.BETTER_AUTH_SESSION_TABLE = (

@@ -98,5 +98,10 @@ def init_app(app) -> None:
         logger.setLevel(app.config["LOG_LEVEL"])
     app.logger.handlers[:] = [handler]
     app.logger.propagate = False
+    # The MCP SDK's warnings (a refused request, a failed tool) as JSON lines too.
+    sdk = logging.getLogger("mcp")
+    sdk.handlers[:] = [handler]
+    sdk.propagate = False
+    sdk.setLevel(logging.WARNING)
     app.before_request(assign_request_id)
     app.after_request(finish_request)

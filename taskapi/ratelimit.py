@@ -95,6 +95,18 @@ def limit_message() -> str:
     )
 
 
+def _spend(budget: UserBudget, cost: int) -> None:
+    """Count `cost` requests of the current user; 429 past the budget."""
+    try:
+        allowed, counted = budget.count(g.user_id, cost)
+    except Exception:  # the storage is down: serve unlimited rather than not at all
+        current_app.logger.exception("rate limit storage unavailable")
+        return
+    g.rate_limit = counted
+    if not allowed:
+        raise TooManyRequests(limit_message())
+
+
 def check_budget():
     """Registered after the token check's hook, so the user is known (and a 401
     or 403 never reaches here)."""
@@ -105,30 +117,15 @@ def check_budget():
         or request.blueprint not in budget.blueprints
     ):
         return
-    try:
-        allowed, counted = budget.count(g.user_id)
-    except Exception:  # the storage is down: serve unlimited rather than not at all
-        current_app.logger.exception("rate limit storage unavailable")
-        return
-    g.rate_limit = counted
-    if not allowed:
-        raise TooManyRequests(limit_message())
+    _spend(budget, 1)
 
 
 def charge(extra: int) -> None:
     """Count `extra` more requests for the current one (a batch counts each of
     its operations); 429 if that passes the budget."""
     budget = current_app.extensions.get(EXTENSION)
-    if budget is None or extra <= 0:
-        return
-    try:
-        allowed, counted = budget.count(g.user_id, extra)
-    except Exception:  # the storage is down: serve unlimited rather than not at all
-        current_app.logger.exception("rate limit storage unavailable")
-        return
-    g.rate_limit = counted
-    if not allowed:
-        raise TooManyRequests(limit_message())
+    if budget is not None and extra > 0:
+        _spend(budget, extra)
 
 
 def add_headers(response):

@@ -8,9 +8,7 @@ from sqlalchemy import delete, insert, select
 from .db import Session
 from .models import Reminder, Task
 from .reminders import instants
-from .scope import TASKS, owned, owned_reminders
-
-REMINDERS = Reminder.__table__.c
+from .scope import REMINDERS, TASKS, owned, owned_reminders
 
 
 def write_reminders(user_id: str, task_id: uuid.UUID, reminders: list, new: bool):

@@ -33,6 +33,7 @@ def owned(user_id: str, tasks=Task):
 # the ORM's compile and load steps (see task_columns).
 TASKS = Task.__table__.c
 LISTS = TaskList.__table__.c
+REMINDERS = Reminder.__table__.c
 
 
 def owned_list(user_id: str, lists=TaskList):
@@ -40,10 +41,9 @@ def owned_list(user_id: str, lists=TaskList):
     return lists.user_id == user_id, lists.deleted_at.is_(None)
 
 
-def owned_reminders(user_id: str, reminders=None):
+def owned_reminders(user_id: str, reminders=REMINDERS):
     """The WHERE clause of the reminders table: this user's rows (whether their
     task is live is the task's own scope, owned())."""
-    reminders = Reminder.__table__.c if reminders is None else reminders
     return (reminders.user_id == user_id,)
 
 

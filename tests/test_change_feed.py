@@ -2,6 +2,7 @@
 listings show, and no change is ever skipped, also when transactions commit out of
 order."""
 
+import json
 import random
 import threading
 import time
@@ -9,11 +10,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, text, update
+from sqlalchemy import text, update
 
 from taskapi.db import Session, get_engine
 from taskapi.models import Task, utcnow
-from tests.helpers import assert_error, sent_statements
+from tests.helpers import assert_error, explain_last_statement, sent_statements
 
 
 class SyncClient:
@@ -194,25 +195,8 @@ def test_an_empty_poll_reads_the_change_index(app, alice):
     for n in range(3):
         alice.create(title=f"t{n}")
     sync.sync()
-    recorded = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        recorded.append((statement, parameters))
-
-    engine = get_engine(app)
-    event.listen(engine, "after_cursor_execute", record)
-    try:
-        sync.sync()
-    finally:
-        event.remove(engine, "after_cursor_execute", record)
-    statement, parameters = recorded[-1]
-    with engine.connect() as conn:
-        cursor = conn.connection.cursor()
-        cursor.execute("SET enable_seqscan = off")  # the tables are tiny here
-        cursor.execute(f"EXPLAIN {statement}", parameters)
-        plan = [row[0] for row in cursor.fetchall()]
-        cursor.execute("RESET enable_seqscan")
-    text_plan = "\n".join(plan)
+    _, plan = explain_last_statement(app, sync.sync, seqscan=False)  # tiny tables
+    text_plan = json.dumps(plan)
     assert "ix_tasks_user_change" in text_plan and "ix_lists_user_change" in text_plan
 
 

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 from fractional_indexing import generate_n_keys_between
-from sqlalchemy import event, insert, text, update
+from sqlalchemy import insert, text, update
 
 from taskapi.db import Session, get_engine
 from taskapi.models import Task, TaskList, utcnow
@@ -19,9 +19,11 @@ from tests.helpers import (
     User,
     assert_error,
     bearer,
+    explain_last_statement,
     make_token,
     new_user_id,
     on_postgres,
+    plan_nodes,
     sent_statements,
 )
 
@@ -425,13 +427,6 @@ def limited_scans(plan) -> list:
     return found
 
 
-def plan_nodes(plan) -> list:
-    nodes = [(plan["Node Type"], plan.get("Index Name") or plan.get("Relation Name"))]
-    for child in plan.get("Plans", []):
-        nodes.extend(plan_nodes(child))
-    return nodes
-
-
 @pytest.mark.postgres_only
 @pytest.mark.parametrize("what", ["list", "top-level of the list", "subtasks"])
 def test_a_big_list_and_a_parents_subtasks_are_read_by_index(
@@ -445,23 +440,10 @@ def test_a_big_list_and_a_parents_subtasks_are_read_by_index(
         "subtasks": f"parent_id={parent}&sort=position",
     }[what]
     headers = bearer(make_token(user_id))
-    recorded = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        recorded.append((statement, parameters))
-
-    engine = get_engine(app)
-    event.listen(engine, "after_cursor_execute", record)
-    try:
-        response = client.get(f"/api/tasks?{query}", headers=headers)
-    finally:
-        event.remove(engine, "after_cursor_execute", record)
+    response, plan = explain_last_statement(
+        app, lambda: client.get(f"/api/tasks?{query}", headers=headers)
+    )
     assert response.status_code == 200
-    (statement, parameters) = recorded[-1]
-    with engine.connect() as conn:
-        cursor = conn.connection.cursor()
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
-        plan = cursor.fetchone()[0][0]["Plan"]
     nodes = plan_nodes(plan)
     timings = []
     for _ in range(20):

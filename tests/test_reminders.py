@@ -4,10 +4,16 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from taskapi.db import get_engine
-from tests.helpers import assert_error, bearer, make_token
+from tests.helpers import (
+    assert_error,
+    bearer,
+    explain_last_statement,
+    make_token,
+    plan_nodes,
+)
 
 DUE = "2026-12-10T09:00:00Z"
 
@@ -204,40 +210,14 @@ def test_a_window_is_one_range_scan_of_the_reminders_index(app, client):
         .execution_options(isolation_level="AUTOCOMMIT") as conn
     ):
         conn.execute(text("ANALYZE tasks, reminders"))
-    recorded = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        recorded.append((statement, parameters))
-
-    engine = get_engine(app)
-    event.listen(engine, "after_cursor_execute", record)
-    try:
-        response = client.get(f"/api/{user_id}0/reminders", headers=headers)
-    finally:
-        event.remove(engine, "after_cursor_execute", record)
+    response = client.get(f"/api/{user_id}0/reminders", headers=headers)
     assert response.status_code == 403  # the path must name the token's user
     headers = bearer(make_token(f"{user_id}0"))
-    event.listen(engine, "after_cursor_execute", record)
-    try:
-        response = client.get("/api/reminders", headers=headers)
-    finally:
-        event.remove(engine, "after_cursor_execute", record)
+    response, plan = explain_last_statement(
+        app, lambda: client.get("/api/reminders", headers=headers)
+    )
     assert response.status_code == 200 and response.get_json()
-    statement, parameters = recorded[-1]
-    with engine.connect() as conn:
-        cursor = conn.connection.cursor()
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
-        plan = cursor.fetchone()[0][0]["Plan"]
-    nodes = []
-
-    def walk(node):
-        nodes.append(
-            (node["Node Type"], node.get("Index Name") or node.get("Relation Name"))
-        )
-        for child in node.get("Plans", []):
-            walk(child)
-
-    walk(plan)
+    nodes = plan_nodes(plan)
     print(f"\nGET /reminders plan: {nodes}")
     assert ("Seq Scan", "reminders") not in nodes and ("Seq Scan", "tasks") not in nodes
     assert any(

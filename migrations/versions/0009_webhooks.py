@@ -11,7 +11,7 @@ subscribed webhook of the task's user, in the transaction of the change: every
 write path is covered, a rolled-back change leaves no event, and a user without
 a webhook costs one index probe of `webhooks`. PostgreSQL only (as migration
 0003's triggers): on SQLite, for development, webhooks register but hear nothing.
-See docs/decisions/0017-webhook-events-by-trigger.md.
+See docs/decisions/0018-webhook-events-by-trigger.md.
 """
 
 import sqlalchemy as sa
