@@ -282,3 +282,25 @@ def test_a_failed_batch_records_no_event(app, alice):
             {"user": alice.id},
         ).scalars()
         assert list(recorded) == ["task.created"]
+
+
+def test_an_update_that_writes_the_same_values_is_no_event(app, alice):
+    receiver = Receiver()
+    hook_up(alice, receiver)
+    task = alice.create(title="Same")
+    # Any writer, not only the app: the trigger sees every UPDATE.
+    with get_engine(app).begin() as conn:
+        conn.execute(
+            text("UPDATE tasks SET title = title WHERE id = :id"),
+            {"id": uuid.UUID(task["id"])},
+        )
+    assert (
+        alice.patch(f"/tasks/{task['id']}", json={"title": "Same"}).status_code == 200
+    )
+    assert alice.patch(f"/tasks/{task['id']}", json={"title": "New"}).status_code == 200
+    with get_engine(app).connect() as conn:
+        recorded = conn.execute(
+            text("SELECT type FROM webhook_events WHERE task_id = :id ORDER BY id"),
+            {"id": uuid.UUID(task["id"])},
+        ).scalars()
+        assert list(recorded) == ["task.created", "task.updated"]
