@@ -216,8 +216,6 @@ def init_app(app) -> None:
         purge_deleted,
         purge_idempotency_keys,
         mcp_stdio,
-
-
         deliver_webhooks,
     ):
         app.cli.add_command(cmd)
