@@ -20,26 +20,14 @@ Figures only; nothing here asserts a speed.
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from in_process import app_on_fresh_database
+from sqlalchemy import text
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from taskapi import create_app  # noqa: E402
-from taskapi.config import TestingConfig, database_url  # noqa: E402
-from taskapi.db import get_engine  # noqa: E402
-from tests.helpers import (  # noqa: E402
-    SECRET,
-    Receiver,
-    User,
-    config_with,
-    webhook_worker,
-)
+from taskapi.db import get_engine
+from tests.helpers import Receiver, User, webhook_worker
 
 DATABASE = "taskapi_bench_webhooks"
 
@@ -55,22 +43,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=400)
     rounds = parser.parse_args().rounds
-    server = make_url(database_url(os.environ["BENCH_DATABASE_URL"]))
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-    url = server.set(database=DATABASE).render_as_string(hide_password=False)
-    try:
-        app = create_app(
-            config_with(
-                TestingConfig,
-                SQLALCHEMY_DATABASE_URI=url,
-                JWT_SECRET_KEY=SECRET,
-                RATELIMIT_ENABLED=False,
-            )
-        )
-        assert app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
+    os.environ["APP_ENV"] = "testing"  # the receiver is on loopback
+    with app_on_fresh_database(DATABASE) as app:
         client = app.test_client()
         plain, hooked = User(client, "bench-plain"), User(client, "bench-hooked")
         receiver = Receiver()
@@ -103,6 +77,7 @@ def main():
             pending = conn.execute(text("SELECT count(*) FROM webhook_events")).scalar()
         log = Path("/tmp") / f"{DATABASE}.log"
         start = time.perf_counter()
+        url = engine.url.render_as_string(hide_password=False)
         with webhook_worker(url, log, WEBHOOK_CONCURRENCY=8):
             while len(receiver.events) < pending:
                 time.sleep(0.01)
@@ -112,11 +87,6 @@ def main():
             f"included): {pending / elapsed:.0f} events/s"
         )
         receiver.close()
-        engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -26,11 +26,6 @@ pytestmark = pytest.mark.postgres_only
 
 
 @pytest.fixture
-def alice(client):
-    return User(client, new_user_id("alice"))
-
-
-@pytest.fixture
 def logs(tmp_path):
     return tmp_path / "worker.log"
 

@@ -9,16 +9,6 @@ from tests.helpers import User, assert_error, new_user_id
 HOOK = {"url": "https://hooks.example.com/taskapi", "events": ["task.created"]}
 
 
-@pytest.fixture
-def alice(client):
-    return User(client, new_user_id("alice"))
-
-
-@pytest.fixture
-def bob(client):
-    return User(client, new_user_id("bob"))
-
-
 def register(user, **body):
     response = user.post("/webhooks", json={**HOOK, **body})
     assert response.status_code == 201, response.get_json()
