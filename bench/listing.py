@@ -14,6 +14,7 @@ statement each scenario ran.
 
 import argparse
 import statistics
+import string
 import sys
 import time
 from pathlib import Path
@@ -48,9 +49,13 @@ SCENARIOS = {
     "sort=-due_date": "sort=-due_date",
 }
 
+# fractional-indexing's digits, in the C collation's order
+BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+
 LOAD = """
 INSERT INTO tasks (id, user_id, title, description, completed, completed_at,
-                   priority, due_date, tags, created_at, updated_at, version)
+                   priority, due_date, tags, created_at, updated_at, version, position,
+                   status)
 SELECT gen_random_uuid(), :user_id,
        initcap(w[1 + (i * 7) % n]) || ' ' || w[1 + (i * 13) % n] || ' #' || i,
        CASE WHEN i % 3 = 0 THEN NULL
@@ -64,10 +69,16 @@ SELECT gen_random_uuid(), :user_id,
        jsonb_build_array(t[1 + i % m], t[1 + (i * 3) % m]),
        now() - (i * interval '7 minutes'),
        now() - (i * interval '5 minutes'),
-       1
+       1,
+       -- fractional-indexing keys in creation order: 'c' and three base-62 digits
+       'c' || substr(d, 1 + i / 3844 % 62, 1) || substr(d, 1 + i / 62 % 62, 1)
+           || substr(d, 1 + i % 62, 1),
+       CASE WHEN i % 5 < 2 THEN 'completed' ELSE 'pending' END
 FROM generate_series(1, :count) AS i,
      (SELECT CAST(:words AS text[]) AS w, CAST(:n AS int) AS n,
-             CAST(:tags AS text[]) AS t, CAST(:m AS int) AS m) AS vocabulary
+             CAST(:tags AS text[]) AS t, CAST(:m AS int) AS m,
+             CAST(:digits AS text) AS d)
+         AS vocabulary
 """
 
 
@@ -99,6 +110,7 @@ def load(engine, user_id: str, count: int) -> None:
                 "n": len(WORDS),
                 "tags": TAGS,
                 "m": len(TAGS),
+                "digits": BASE62,
             },
         )
 

@@ -9,12 +9,14 @@ user with 1,000 tasks:
 
 - an empty poll (nothing changed since the cursor), and its statements;
 - a page of 100 changed tasks;
-- a batch of 100 creates against 100 single POST /tasks, and their ratio.
+- a batch of 100 creates against 100 single POST /tasks, and their ratio;
+- GET /reminders for a day, for a user with 1,000 reminders over 10 days (100 in it).
 
 Medians per round; figures only, nothing here asserts a speed.
 """
 
 import argparse
+from datetime import datetime, timedelta, timezone
 
 from in_process import app_on_fresh_database, median_ms
 
@@ -55,9 +57,22 @@ def run(app, args) -> None:
         user.get(f"/changes?cursor={page['cursor']}")
     print(f"empty poll: {len(sent)} statement(s)")
 
+    reminded = User(app.test_client(), "bench-reminders", prefix="/api")
+    start, every = datetime(2030, 1, 1, tzinfo=timezone.utc), timedelta(minutes=14.4)
+    for n in range(10):
+        reminded.post("/tasks/batch", json={"operations": [
+            {"op": "create", "body": {
+                "title": f"r{n}-{i}",
+                "due_date": (start + every * (100 * n + i)).isoformat(),
+                "reminders": [{"before": "PT1H"}],
+            }} for i in range(100)
+        ]})  # fmt: skip
+    day = f"after={(start + timedelta(days=3)).isoformat()}".replace("+", "%2B")
+    assert len(reminded.get(f"/reminders?{day}").get_json()) == 100
+
     creates = [{"op": "create", "body": {"title": f"b{i}"}} for i in range(100)]
     print("round  empty poll ms  100-task page ms", end="")
-    print("  batch of 100 ms  100 POSTs ms  ratio")
+    print("  batch of 100 ms  100 POSTs ms  ratio  reminders for a day ms")
     for round_ in range(args.rounds):
         poll = median_ms(lambda: user.get(f"/changes?cursor={page['cursor']}"), 200)
         full = median_ms(
@@ -72,9 +87,10 @@ def run(app, args) -> None:
                 user.post("/tasks", json=op["body"])
 
         one_by_one = median_ms(singles, 5)
+        reminders = median_ms(lambda: reminded.get(f"/reminders?{day}"), 100)
         print(
             f"{round_ + 1:5}  {poll:13.2f}  {full:16.2f}  {batch:15.1f}  "
-            f"{one_by_one:12.1f}  {batch / one_by_one:5.2f}"
+            f"{one_by_one:12.1f}  {batch / one_by_one:5.2f}  {reminders:22.2f}"
         )
 
 
