@@ -47,6 +47,7 @@ JSONObject = JSON(none_as_null=True).with_variant(
 
 # Every listing index covers one user's live tasks.
 LIVE = text("deleted_at IS NULL")
+INBOX = text("deleted_at IS NULL AND list_id IS NULL AND parent_id IS NULL")
 # Objects the migrations create on PostgreSQL only: migrations/env.py leaves them
 # out of the comparison on SQLite.
 POSTGRESQL_ONLY = {"postgresql_only": True}
@@ -163,6 +164,16 @@ class Task(Base):
             "ix_tasks_user_list_position", "user_id", "list_id", "position", "id"
         ),
         live_index("ix_tasks_parent_position", "parent_id", "position", "id"),
+        # The inbox's order (migration 0010): `list_id IS NULL` does not let
+        # PostgreSQL read the index above in position order.
+        Index(
+            "ix_tasks_inbox_position",
+            "user_id",
+            "position",
+            "id",
+            postgresql_where=INBOX,
+            sqlite_where=INBOX,
+        ),
         live_index(
             "ix_tasks_user_status_created", "user_id", "status", "created_at", "id"
         ),
