@@ -47,17 +47,18 @@ JSONObject = JSON(none_as_null=True).with_variant(
 
 # Every listing index covers one user's live tasks.
 LIVE = text("deleted_at IS NULL")
-INBOX = text("deleted_at IS NULL AND list_id IS NULL AND parent_id IS NULL")
 # Objects the migrations create on PostgreSQL only: migrations/env.py leaves them
 # out of the comparison on SQLite.
 POSTGRESQL_ONLY = {"postgresql_only": True}
 SQLITE_ONLY = {"sqlite_only": True}
 
 
-def live_index(name: str, *expressions, **options) -> Index:
-    """A partial index over live rows, on both databases (migrations 0001, 0003...)."""
+def live_index(name: str, *expressions, where: str | None = None, **options) -> Index:
+    """A partial index over live rows, on both databases (migrations 0001, 0003...);
+    `where` narrows it further."""
+    live = LIVE if where is None else text(f"{LIVE.text} AND {where}")
     return Index(
-        name, *expressions, postgresql_where=LIVE, sqlite_where=LIVE, **options
+        name, *expressions, postgresql_where=live, sqlite_where=live, **options
     )
 
 
@@ -166,13 +167,12 @@ class Task(Base):
         live_index("ix_tasks_parent_position", "parent_id", "position", "id"),
         # The inbox's order (migration 0010): `list_id IS NULL` does not let
         # PostgreSQL read the index above in position order.
-        Index(
+        live_index(
             "ix_tasks_inbox_position",
             "user_id",
             "position",
             "id",
-            postgresql_where=INBOX,
-            sqlite_where=INBOX,
+            where="list_id IS NULL AND parent_id IS NULL",
         ),
         live_index(
             "ix_tasks_user_status_created", "user_id", "status", "created_at", "id"
