@@ -145,13 +145,13 @@ class User:
 # Query plans (PostgreSQL) -------------------------------------------------------
 
 
-def explain_last_statement(app, call, seqscan=True):
-    """Run `call()`, then EXPLAIN (FORMAT JSON) the last statement the app sent,
-    with its parameters, as sent: (call's result, the plan's root node).
-    `seqscan=False` for tables too small for the planner to use an index."""
+def explain_last_statement(app, call, seqscan=True, nth=-1):
+    """Run `call()`, then EXPLAIN (FORMAT JSON) the last statement the app sent
+    (or the `nth`), with its parameters, as sent: (call's result, the plan's root
+    node). `seqscan=False` for tables too small for the planner to use an index."""
     with sent_statements(app, with_parameters=True) as sent:
         result = call()
-    statement, parameters = sent[-1]
+    statement, parameters = sent[nth]
     with get_engine(app).connect() as conn:
         cursor = conn.connection.cursor()
         if not seqscan:

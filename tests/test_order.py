@@ -469,6 +469,28 @@ def test_a_big_list_and_a_parents_subtasks_are_read_by_index(
     ), nodes
 
 
+@pytest.mark.postgres_only
+def test_a_create_in_a_big_inbox_finds_the_last_position_by_index(
+    app, client, big_user
+):
+    """The create's first statement, the last position among the inbox's tasks,
+    reads one entry of ix_tasks_inbox_position instead of sorting them all."""
+    user_id, _, _ = big_user
+    headers = bearer(make_token(user_id))
+    response, plan = explain_last_statement(
+        app,
+        lambda: client.post("/api/tasks", json={"title": "one more"}, headers=headers),
+        nth=0,
+    )
+    assert response.status_code == 201
+    nodes = plan_nodes(plan)
+    assert not any(node == "Sort" for node, _ in nodes), nodes
+    assert limited_scans(plan) in (
+        [("Index Scan", "ix_tasks_inbox_position")],
+        [("Index Only Scan", "ix_tasks_inbox_position")],
+    ), nodes
+
+
 def test_a_create_is_two_statements_in_the_inbox(app, alice):
     with sent_statements(app) as sent:
         alice.create()
