@@ -344,7 +344,11 @@ def config_with(base, **settings):
 @contextlib.contextmanager
 def fresh_database(name):
     """A new, empty PostgreSQL database on the test server; dropped afterwards.
-    Yields its URL."""
+    Yields its URL. The name carries the test run's id, so two runs sharing one
+    server (developers, parallel sessions) never drop each other's databases."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or str(os.getpid())
+    if not name.endswith(run[:8]):
+        name = f"{name}_{run[:8]}"
     server = make_url(database_url(TEST_DATABASE_URL))
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
