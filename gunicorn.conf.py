@@ -38,7 +38,7 @@ bind = f"0.0.0.0:{_int_env('PORT', 5000)}"
 workers = _int_env("WEB_CONCURRENCY", min(4, max(2, multiprocessing.cpu_count())))
 # gthread (threads cover the time a request waits on the database, one connection
 # each), answering what gunicorn itself refuses with the contract's JSON error.
-worker_class = "taskapi.gunicorn_worker.JSONErrorWorker"
+worker_class = "taskapi.web.gunicorn_worker.JSONErrorWorker"
 threads = _int_env("GUNICORN_THREADS", 4)
 # Off: on a shared host a pinned worker cannot move off a CPU its neighbours keep busy.
 pin_workers = _switch_env("GUNICORN_PIN_WORKERS", False)
@@ -98,6 +98,6 @@ def post_fork(server, worker):
         os.sched_setaffinity(0, {cpu})
     wsgi = sys.modules.get("wsgi")
     if wsgi is not None:
-        from taskapi.db import get_engine
+        from taskapi.core.db import get_engine
 
         get_engine(wsgi.app).dispose(close=False)

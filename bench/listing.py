@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from taskapi import create_app  # noqa: E402
 from taskapi.config import TestingConfig, database_url  # noqa: E402
-from taskapi.db import Session, get_engine  # noqa: E402
+from taskapi.core.db import Session, get_engine  # noqa: E402
 
 SECRET = "bench-secret-bench-secret-bench-secret-0123"
 WORDS = [

@@ -24,9 +24,9 @@ from flask_smorest import Blueprint
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from taskapi.models import PRIORITIES, Task  # noqa: E402
-from taskapi.pagination import pagination_metadata  # noqa: E402
-from taskapi.schemas import TaskSchema  # noqa: E402
+from taskapi.core.pagination import pagination_metadata  # noqa: E402
+from taskapi.tasks.models import PRIORITIES, Task  # noqa: E402
+from taskapi.tasks.schemas import TaskSchema  # noqa: E402
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=timezone.utc)
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from in_process import app_on_fresh_database
 from sqlalchemy import text
 
-from taskapi.db import get_engine
+from taskapi.core.db import get_engine
 from tests.helpers import Receiver, User, webhook_worker
 
 DATABASE = "taskapi_bench_webhooks"

@@ -4,8 +4,8 @@ import warnings
 
 from alembic import context
 
-from taskapi import models  # noqa: F401  (registers the tables on Base.metadata)
-from taskapi.db import Base
+from taskapi.core.db import Base
+from taskapi.tasks import models  # noqa: F401  (registers the tables on Base.metadata)
 
 config = context.config
 
@@ -14,7 +14,7 @@ def engine():
     if "engine" in config.attributes:  # called from `flask db ...`
         return config.attributes["engine"]
     from taskapi import create_app  # called from the plain `alembic` command
-    from taskapi.db import get_engine
+    from taskapi.core.db import get_engine
 
     return get_engine(create_app())
 

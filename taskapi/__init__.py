@@ -10,27 +10,20 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     config = (config_class or config_from_env())(app.instance_path)
     app.config.from_object(config)
 
-    from . import (
-        auth,
-        cli,
-        db,
-        docs,
-        errors,
-        jsonio,
-        logs,
-        mcp_bridge,
-        ratelimit,
-        security,
-    )
-    from .batch_views import blp as batch_blueprint
-    from .change_views import blp as changes_blueprint
+    from . import cli
+    from .auth import bearer as auth
+    from .batch.views import blp as batch_blueprint
+    from .changes.views import blp as changes_blueprint
+    from .core import db, errors, jsonio
     from .extensions import api, cors, jwt
-    from .health import blp as health_blueprint
-    from .lists import blp as lists_blueprint
-    from .mcp_bridge import blp as mcp_blueprint
-    from .reminder_views import blp as reminders_blueprint
-    from .tasks import blp as tasks_blueprint
-    from .webhook_views import blp as webhooks_blueprint
+    from .lists.views import blp as lists_blueprint
+    from .mcp import views as mcp_bridge
+    from .mcp.views import blp as mcp_blueprint
+    from .reminders.views import blp as reminders_blueprint
+    from .tasks.views import blp as tasks_blueprint
+    from .web import docs, logs, ratelimit, security
+    from .web.health import blp as health_blueprint
+    from .webhooks.views import blp as webhooks_blueprint
 
     app.json = jsonio.ORJSONProvider(app)
     logs.init_app(app)

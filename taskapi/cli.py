@@ -15,11 +15,12 @@ from alembic.util import CommandError
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import idempotency, task_queries
-from .auth import MAX_USER_ID_LENGTH
-from .db import get_engine
-from .models import PRIORITIES, utcnow
-from .webhook_worker import Worker
+from .auth.bearer import MAX_USER_ID_LENGTH
+from .core.db import get_engine
+from .tasks import idempotency
+from .tasks import service as task_queries
+from .tasks.models import PRIORITIES, utcnow
+from .webhooks.worker import Worker
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -178,7 +179,7 @@ def mcp_stdio(user_id):
     """Serve the MCP tools over stdio for a local agent, acting for --user."""
     from flask import current_app
 
-    from .mcp_server import build_server
+    from .mcp.server import build_server
 
     if not 0 < len(user_id) <= MAX_USER_ID_LENGTH:
         raise click.BadParameter(f"must be 1-{MAX_USER_ID_LENGTH} characters")

@@ -4,8 +4,8 @@ import flask_smorest
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
 
-from .errors import ErrorSchema, http_error
-from .jsonio import Parser
+from .core.errors import ErrorSchema, http_error
+from .core.jsonio import Parser
 
 
 class Api(flask_smorest.Api):

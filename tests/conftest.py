@@ -17,7 +17,7 @@ import pytest
 
 from taskapi import create_app
 from taskapi.config import TestingConfig
-from taskapi.db import Session, get_engine
+from taskapi.core.db import Session, get_engine
 from tests.helpers import (
     CHROMEDRIVER,
     CHROMIUM,

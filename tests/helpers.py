@@ -35,7 +35,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.serving import make_server
 
 from taskapi.config import database_url
-from taskapi.db import get_engine
+from taskapi.core.db import get_engine
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
 SECRET = "tests-secret-" * 5  # 65 bytes: long enough for every HMAC size

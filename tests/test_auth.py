@@ -6,8 +6,8 @@ import time
 import jwt
 import pytest
 
-from taskapi.auth import Identity, VerifiedTokens
-from taskapi.better_auth import Subject
+from taskapi.auth.bearer import Identity, VerifiedTokens
+from taskapi.auth.better_auth import Subject
 from tests.helpers import (
     SECRET,
     User,

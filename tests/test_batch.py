@@ -4,8 +4,8 @@ them take effect, or none does."""
 import pytest
 from sqlalchemy import select
 
-from taskapi.db import Session
-from taskapi.models import Task
+from taskapi.core.db import Session
+from taskapi.tasks.models import Task
 from tests.helpers import assert_error
 
 OPS = [

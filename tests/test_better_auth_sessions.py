@@ -7,7 +7,7 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from taskapi.better_auth import EXTENSION, SESSION_ENDED, USER_GONE
+from taskapi.auth.better_auth import EXTENSION, SESSION_ENDED, USER_GONE
 from taskapi.config import database_url
 from tests.helpers import (
     SECRET,

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import inspect, select, text, update
 from sqlalchemy.engine import make_url
 
-from taskapi.db import Session, get_engine
-from taskapi.models import Reminder, Task, utcnow
+from taskapi.core.db import Session, get_engine
+from taskapi.tasks.models import Reminder, Task, utcnow
 from tests.helpers import User, bearer, new_user_id, own_database
 
 COMMANDS = [

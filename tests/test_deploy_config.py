@@ -15,8 +15,8 @@ from sqlalchemy import event
 from sqlalchemy.pool import NullPool, QueuePool
 
 from taskapi.config import DevelopmentConfig, ProductionConfig, database_url
-from taskapi.db import check_on_checkout, get_engine
-from taskapi.prepared import _run_prepared
+from taskapi.core.db import check_on_checkout, get_engine
+from taskapi.core.prepared import _run_prepared
 from tests.helpers import ROOT, gunicorn, wait_until
 
 NEON_DIRECT = "postgresql://u:p@ep-cool-name-123456.eu-central-1.aws.neon.tech/db"
@@ -240,7 +240,7 @@ def test_gunicorn_binds_port_and_runs_web_concurrency_threaded_workers(env):
 
     assert settings["bind"] == "0.0.0.0:8123"
     assert settings["workers"] == 3
-    assert settings["worker_class"] == "taskapi.gunicorn_worker.JSONErrorWorker"
+    assert settings["worker_class"] == "taskapi.web.gunicorn_worker.JSONErrorWorker"
     assert settings["threads"] == 4
     assert settings["preload_app"] is True
     # one listening socket per worker: keep-alive connections spread over the workers

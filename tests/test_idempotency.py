@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from taskapi.db import Session
-from taskapi.models import IdempotencyKey, utcnow
+from taskapi.core.db import Session
+from taskapi.tasks.models import IdempotencyKey, utcnow
 from tests.helpers import assert_error
 
 

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from taskapi import config, create_app
-from taskapi.db import get_engine
+from taskapi.core.db import get_engine
 from tests.helpers import (
     SECRET,
     assert_error,

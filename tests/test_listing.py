@@ -10,10 +10,10 @@ import pytest
 from marshmallow import fields
 from sqlalchemy import update
 
-from taskapi.db import Session
-from taskapi.listing import FILTERS, check_filters
-from taskapi.models import Task
-from taskapi.schemas import TaskQuerySchema
+from taskapi.core.db import Session
+from taskapi.tasks.listing import FILTERS, check_filters
+from taskapi.tasks.models import Task
+from taskapi.tasks.schemas import TaskQuerySchema
 from tests.helpers import assert_error, exposed_headers, sent_statements
 
 SORT_KEYS = ("created_at", "updated_at", "due_date", "priority", "title")

@@ -12,8 +12,8 @@ from sqlalchemy.engine import make_url
 
 from taskapi.cli import MIGRATIONS
 from taskapi.config import database_url
-from taskapi.db import Session
-from taskapi.models import Task
+from taskapi.core.db import Session
+from taskapi.tasks.models import Task
 from tests.helpers import TEST_DATABASE_URL
 
 

@@ -4,7 +4,7 @@ choosing ids first and joining them to their rows."""
 
 import pytest
 
-from taskapi import listing
+from taskapi.tasks import listing
 
 QUERIES = [
     "per_page=3",

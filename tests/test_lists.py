@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from taskapi.list_queries import MAX_LISTS
+from taskapi.lists.service import MAX_LISTS
 from tests.helpers import assert_error
 
 STRONG_TAG = re.compile(r'"[\x21\x23-\x7e]+"')

@@ -12,7 +12,7 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 
-from taskapi.schemas import TaskCreateSchema, TaskQuerySchema, TaskUpdateSchema
+from taskapi.tasks.schemas import TaskCreateSchema, TaskQuerySchema, TaskUpdateSchema
 from tests.helpers import (
     ROOT,
     SECRET,

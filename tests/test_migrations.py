@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
-from taskapi.db import get_engine
+from taskapi.core.db import get_engine
 from tests.helpers import on_postgres, own_database
 
 NO_CHANGES = "No new upgrade operations detected."

@@ -5,7 +5,7 @@ import socket
 import pytest
 from sqlalchemy import create_engine, text
 
-from taskapi.db import Session, get_engine
+from taskapi.core.db import Session, get_engine
 from tests.helpers import (
     User,
     assert_error,

@@ -12,9 +12,9 @@ import pytest
 from fractional_indexing import generate_n_keys_between
 from sqlalchemy import insert, text, update
 
-from taskapi.db import Session, get_engine
-from taskapi.models import Task, TaskList, utcnow
-from taskapi.ordering import MAX_KEY_LENGTH
+from taskapi.core.db import Session, get_engine
+from taskapi.tasks.models import Task, TaskList, utcnow
+from taskapi.tasks.ordering import MAX_KEY_LENGTH
 from tests.helpers import (
     User,
     assert_error,

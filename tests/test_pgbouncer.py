@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from taskapi.db import Session, begin_transaction, get_engine
+from taskapi.core.db import Session, begin_transaction, get_engine
 from tests.helpers import (
     TEST_PGBOUNCER_URL,
     bearer,

@@ -5,8 +5,8 @@ costs one 503, not a run of 500s."""
 import pytest
 from sqlalchemy import literal_column, select, text
 
-from taskapi.db import Session, get_engine
-from taskapi.prepared import prepared
+from taskapi.core.db import Session, get_engine
+from taskapi.core.prepared import prepared
 from tests.helpers import User, assert_error, new_user_id, sent_statements
 
 pytestmark = [

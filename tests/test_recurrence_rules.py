@@ -15,7 +15,7 @@ from importlib import resources
 import pytest
 from marshmallow import Schema, ValidationError
 
-from taskapi.recurrence import (
+from taskapi.recurrence.rules import (
     WALL_TIME,
     Recurrence,
     RecurrenceError,
@@ -524,7 +524,7 @@ def test_time_zones_come_from_tzdata_not_the_host(tmp_path):
     (tmp_path / "Europe" / "Berlin").write_bytes(utc_tzif)
     probe = (
         "from datetime import datetime; from zoneinfo import ZoneInfo; "
-        "from taskapi.recurrence import zone; "
+        "from taskapi.recurrence.rules import zone; "
         "moment = datetime(2027, 1, 1, 9); "
         "print(moment.replace(tzinfo=ZoneInfo('Europe/Berlin')).utcoffset(), "
         "moment.replace(tzinfo=zone('Europe/Berlin')).utcoffset())"

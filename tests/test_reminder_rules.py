@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 from marshmallow import Schema, ValidationError
 
-from taskapi.reminders import Reminders, parse_duration, remind_times
+from taskapi.reminders.rules import Reminders, parse_duration, remind_times
 
 
 def utc(text: str) -> datetime:

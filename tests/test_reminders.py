@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
-from taskapi.db import get_engine
+from taskapi.core.db import get_engine
 from tests.helpers import (
     assert_error,
     bearer,

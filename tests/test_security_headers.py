@@ -55,7 +55,7 @@ def test_health_and_unknown_routes_get_nosniff_and_the_json_policy(client):
 def test_html_pages_keep_their_own_policy(app):
     """/docs and /redoc are HTML loading their own scripts: no JSON-only CSP."""
     with app.test_request_context("/docs"):
-        from taskapi.security import add_security_headers
+        from taskapi.web.security import add_security_headers
 
         page = app.response_class("<html></html>", mimetype="text/html")
         page = add_security_headers(page)

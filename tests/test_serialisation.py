@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import marshmallow as ma
 import pytest
 
-from taskapi.models import Task
-from taskapi.schemas import TaskSchema
+from taskapi.tasks.models import Task
+from taskapi.tasks.schemas import TaskSchema
 
 NOW = datetime(2026, 11, 21, 15, 4, 5, 123456, tzinfo=timezone.utc)
 
@@ -77,8 +77,8 @@ def test_a_row_read_for_a_response_dumps_as_its_task_does(app, task):
     same task must come out the same either way."""
     from sqlalchemy import select
 
-    from taskapi import scope
-    from taskapi.db import Session
+    from taskapi.core import scope
+    from taskapi.core.db import Session
 
     task.user_id = f"serialisation-{uuid.uuid4()}"
     with app.app_context():

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from taskapi.db import Session
-from taskapi.models import Task
+from taskapi.core.db import Session
+from taskapi.tasks.models import Task
 from tests.helpers import assert_error
 
 UTC_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")

@@ -1,0 +1,298 @@
+"""Who is calling: the bearer token check that runs before every /api request.
+
+flask-jwt-extended verifies the token: HS256 with the shared secret and, with
+JWT_JWKS_URL, Better Auth's published keys. The user id is `sub`, else `user.id`.
+Every token failure answers 401 with `WWW-Authenticate: Bearer`; keys that cannot
+be fetched, 503 with `Retry-After`.
+"""
+
+import contextlib
+import math
+import threading
+import time
+from collections import OrderedDict
+from typing import NamedTuple
+
+from flask import current_app, g, request
+from flask_jwt_extended import get_jwt, get_jwt_header, verify_jwt_in_request
+from flask_jwt_extended.exceptions import JWTExtendedException
+from jwt import PyJWK, PyJWKClient, PyJWTError
+from jwt.exceptions import (
+    InvalidAlgorithmError,
+    InvalidTokenError,
+    PyJWKClientError,
+    PyJWKSetError,
+)
+from werkzeug.exceptions import Forbidden, RequestHeaderFieldsTooLarge
+
+from ..config import ASYMMETRIC_ALGORITHMS
+from ..core.errors import error_response
+from ..extensions import jwt
+from . import better_auth
+from .better_auth import Subject, subject_of
+
+MAX_USER_ID_LENGTH = 255
+MAX_KID_LENGTH = 256
+RSA_ALGORITHMS = ("RS256", "PS256")
+JWKS_EXTENSION = "taskapi.jwks"
+# Real tokens are 200 bytes to 2 KiB; anything this large is refused before decoding.
+MAX_AUTHORIZATION_LENGTH = 8192
+VERIFIED_TOKENS_EXTENSION = "taskapi.verified_tokens"
+PROTECTED_EXTENSION = "taskapi.protected_blueprints"
+
+
+class InvalidToken(Exception):
+    """A token that verified but does not name a user, or that PyJWT tripped over."""
+
+
+def unauthorized(detail: str, *, token_presented: bool = True):
+    challenge = 'Bearer error="invalid_token"' if token_presented else "Bearer"
+    if request.path == "/mcp" and current_app.config.get("MCP_AUTHORIZATION_SERVER"):
+        # RFC 9728: where an MCP client finds the server that issues tokens
+        metadata = f"{request.host_url}.well-known/oauth-protected-resource/mcp"
+        challenge += f', resource_metadata="{metadata}"'
+    return error_response(401, detail, headers={"WWW-Authenticate": challenge})
+
+
+class KeysUnavailable(Exception):
+    """The key set could not be fetched (down, slow, or not a key set)."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class KeySet(PyJWKClient):
+    """Better Auth's published keys, through PyJWT's JWKS client.
+
+    PyJWT does the work: the key set is cached for `lifespan` seconds, and an
+    unknown `kid` re-fetches it, at most once per `refresh_interval` (counted from
+    the last fetch), so a flood of made-up kids costs the auth server nothing.
+    Added here: a failed fetch is not retried for `refresh_interval` either (the
+    requests meanwhile get 503 at once instead of each waiting out the timeout),
+    and every kind of failure, garbage included, is a `KeysUnavailable`.
+    """
+
+    def __init__(self, url: str, *, timeout, lifespan, refresh_interval):
+        super().__init__(
+            url,
+            lifespan=lifespan,
+            timeout=timeout,
+            cooldown_duration=refresh_interval,
+            # urllib's default agent is refused by some CDNs in front of auth servers
+            headers={"User-Agent": "taskapi-jwks", "Accept": "application/json"},
+        )
+        self.refresh_interval = refresh_interval
+        self.retry_after = max(1, math.ceil(refresh_interval))
+        self._failed_at: float | None = None
+
+    def fetch_data(self):
+        # PyJWKClient calls this holding its lock, so one thread fetches at a time.
+        if (
+            self._failed_at is not None
+            and time.monotonic() - self._failed_at < self.refresh_interval
+        ):
+            raise KeysUnavailable("the last key set fetch failed", self.retry_after)
+        try:
+            data = super().fetch_data()
+        except (PyJWKClientError, PyJWKSetError, OSError, ValueError) as exc:
+            self._failed_at = time.monotonic()
+            current_app.logger.warning("JWKS fetch from %s failed: %s", self.uri, exc)
+            raise KeysUnavailable(str(exc), self.retry_after) from exc
+        self._failed_at = None
+        return data
+
+    def key_for(self, kid: str, alg: str) -> PyJWK:
+        """The published key named `kid`, bound to `alg`: PyJWT then refuses to
+        verify with it under any other algorithm."""
+        try:
+            key = self.get_signing_key(kid)
+        except PyJWKClientError as exc:
+            raise InvalidTokenError("No published signing key has this `kid`.") from exc
+        if key.algorithm_name == alg:
+            return key
+        # An RSA key published without `alg` may sign RS256 or PS256.
+        jwk = key._jwk_data  # PyJWK keeps the JWK only there
+        if key.key_type == "RSA" and alg in RSA_ALGORITHMS and not jwk.get("alg"):
+            return PyJWK(jwk, algorithm=alg)
+        raise InvalidAlgorithmError("The key named by `kid` is not for this `alg`.")
+
+
+def decode_key(header: dict, _claims: dict):
+    """flask-jwt-extended's decode_key_loader: the key for this token's `alg`
+    (HS256: the secret, never a published key; the others: the published key
+    named by `kid`, never the secret)."""
+    alg = header.get("alg")
+    if alg == "HS256":
+        return current_app.config["JWT_SECRET_KEY"]
+    keys = current_app.extensions.get(JWKS_EXTENSION)
+    if keys is None or alg not in ASYMMETRIC_ALGORITHMS:
+        raise InvalidAlgorithmError("The token's algorithm is not accepted.")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_LENGTH:
+        raise InvalidTokenError("The token header has no usable `kid`.")
+    return keys.key_for(kid, alg)
+
+
+def keys_unavailable(exc: KeysUnavailable):
+    return error_response(
+        503,
+        "The auth server's signing keys cannot be fetched right now; retry shortly.",
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
+def better_auth_unreachable(exc: better_auth.Unreachable):
+    return error_response(
+        503,
+        "Better Auth's database cannot be reached to check the session; retry shortly.",
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
+def user_id_from_claims(claims: dict) -> str | None:
+    """`sub`, else `user.id`; an opaque string of 1-255 characters, or None."""
+    user_id = claims.get("sub")
+    if user_id is None:
+        user = claims.get("user")
+        user_id = user.get("id") if isinstance(user, dict) else None
+    if isinstance(user_id, str) and 0 < len(user_id) <= MAX_USER_ID_LENGTH:
+        return user_id
+    return None
+
+
+class Identity(NamedTuple):
+    """Who a verified token names, and what it stands for in Better Auth."""
+
+    user_id: str
+    subject: Subject
+
+
+class VerifiedTokens:
+    """HS256 tokens that verified, by their exact Authorization header: who they
+    name and the time (exp + leeway) they stop being accepted. A frontend sends
+    the same token with every request, whose next requests then skip the
+    decoding and the HMAC.
+
+    Safe to remember because nothing about such a token can change while this
+    process runs: its claims are signed, the secret is fixed at start-up, and the
+    only time-dependent check is `exp`, which is checked again on every use (`nbf`
+    and `iat` passed already and stay passed). Tokens signed with published keys
+    (JWKS) are not remembered: a key can be withdrawn from the set. At most
+    `max_size` tokens are kept; the oldest entry makes room for a new one.
+    Whether the token's session still exists is not remembered here: that is
+    checked on every use (better_auth.check), cached for its own interval.
+    """
+
+    def __init__(self, leeway: float, max_size: int = 10_000):
+        self.leeway = leeway
+        self.max_size = max_size
+        # OrderedDict: its get, pop and popitem are each atomic under the GIL
+        self._tokens: OrderedDict[str, tuple[Identity, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def identity_for(self, authorization: str) -> Identity | None:
+        """Who a remembered, unexpired token names; None for any other token."""
+        entry = self._tokens.get(authorization)
+        if entry is None:
+            return None
+        identity, expires_at = entry
+        if time.time() < expires_at:
+            return identity
+        self._tokens.pop(authorization, None)
+        return None
+
+    def remember(self, authorization: str, identity: Identity, claims: dict) -> None:
+        expires_at = float(claims["exp"]) + self.leeway
+        with self._lock:
+            if len(self._tokens) >= self.max_size:
+                # the oldest; KeyError: identity_for() emptied it meanwhile
+                with contextlib.suppress(KeyError):
+                    self._tokens.popitem(last=False)
+            self._tokens[authorization] = (identity, expires_at)
+
+
+def verified_identity(authorization: str) -> Identity:
+    """Verify the request's token with flask-jwt-extended; who it names."""
+    try:
+        verify_jwt_in_request()
+        claims = get_jwt()
+        user_id = user_id_from_claims(claims)
+    except (JWTExtendedException, PyJWTError):
+        raise  # answered by the callbacks below
+    except (ValueError, TypeError, OverflowError, KeyError) as exc:
+        raise InvalidToken("Token claims are malformed.") from exc
+    if user_id is None:
+        raise InvalidToken("Token does not name a user (no usable `sub` or `user.id`).")
+    identity = Identity(user_id, subject_of(claims, user_id))
+    if get_jwt_header().get("alg") == "HS256":
+        current_app.extensions[VERIFIED_TOKENS_EXTENSION].remember(
+            authorization, identity, claims
+        )
+    return identity
+
+
+def authenticate():
+    """before_request: for the protected blueprints' routes, sets `g.user_id` or
+    refuses."""
+    if request.blueprint not in current_app.extensions[PROTECTED_EXTENSION]:
+        return None
+    if request.method == "OPTIONS":  # CORS preflight carries no token
+        return None
+    authorization = request.headers.get("Authorization", "")
+    if len(authorization) > MAX_AUTHORIZATION_LENGTH:
+        raise RequestHeaderFieldsTooLarge(
+            f"The Authorization header is over {MAX_AUTHORIZATION_LENGTH} characters; "
+            "no token is that long."
+        )
+    identity = current_app.extensions[VERIFIED_TOKENS_EXTENSION].identity_for(
+        authorization
+    ) or verified_identity(authorization)
+    better_auth.check(identity.subject)
+    g.user_id = user_id = identity.user_id
+    # /api/<user_id>/...: the path's user, set aside by the blueprint's
+    # url_value_preprocessor (which runs before this hook); 403 after the 401s
+    path_user = g.get("path_user_id")
+    if path_user is not None and path_user != user_id:
+        raise Forbidden("This token belongs to another user.")
+    return None
+
+
+def init_app(app, protected_blueprints) -> None:
+    """Require a token on every route of `protected_blueprints`; choose keys per
+    token; make every token failure a 401 (flask-jwt-extended's defaults include
+    422s) and unreachable keys a 503.
+
+    The check is an app-level before_request, registered before the rate limiter's
+    (ratelimit.init_app): Flask runs app-level hooks in order and before any
+    blueprint's, and the limiter counts per user, so it needs the user first.
+    """
+    app.extensions[PROTECTED_EXTENSION] = frozenset(
+        blueprint.name for blueprint in protected_blueprints
+    )
+    app.before_request(authenticate)
+    if app.config.get("JWT_JWKS_URL"):
+        app.extensions[JWKS_EXTENSION] = KeySet(
+            app.config["JWT_JWKS_URL"],
+            timeout=app.config["JWT_JWKS_TIMEOUT"],
+            lifespan=app.config["JWT_JWKS_CACHE_SECONDS"],
+            refresh_interval=app.config["JWT_JWKS_REFRESH_INTERVAL"],
+        )
+    app.extensions[VERIFIED_TOKENS_EXTENSION] = VerifiedTokens(
+        leeway=app.config["JWT_DECODE_LEEWAY"]
+    )
+    jwt.decode_key_loader(decode_key)
+    jwt.unauthorized_loader(lambda detail: unauthorized(detail, token_presented=False))
+    jwt.invalid_token_loader(unauthorized)
+    jwt.expired_token_loader(lambda *_: unauthorized("Token has expired."))
+    jwt.revoked_token_loader(lambda *_: unauthorized("Token has been revoked."))
+    jwt.needs_fresh_token_loader(lambda *_: unauthorized("Fresh token required."))
+    jwt.user_lookup_error_loader(lambda *_: unauthorized("Unknown user."))
+    jwt.token_verification_failed_loader(lambda *_: unauthorized("Token refused."))
+    app.register_error_handler(InvalidToken, lambda exc: unauthorized(str(exc)))
+    # PyJWT errors flask-jwt-extended has no handler for (a key PyJWT cannot use)
+    app.register_error_handler(PyJWTError, lambda _exc: unauthorized("Token refused."))
+    app.register_error_handler(KeysUnavailable, keys_unavailable)
+    better_auth.init_app(app)
+    app.register_error_handler(better_auth.Refused, lambda exc: unauthorized(str(exc)))
+    app.register_error_handler(better_auth.Unreachable, better_auth_unreachable)

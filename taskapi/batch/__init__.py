@@ -1,0 +1,1 @@
+"""POST /tasks/batch: several task operations in one transaction."""

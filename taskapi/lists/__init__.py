@@ -1,0 +1,1 @@
+"""Lists: a user's named lists of tasks."""

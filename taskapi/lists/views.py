@@ -1,0 +1,77 @@
+"""The lists blueprint: a user's named lists of tasks (a task's `list_id`).
+
+Served at /api/<user_id>/lists... and /api/lists..., as tasks are (routes.py).
+Deleting a list soft-deletes the tasks in it.
+"""
+
+from flask import g, request
+from flask.views import MethodView
+
+from ..core.etags import etag_of, if_match, not_modified
+from ..core.routes import STRING, UserBlueprint
+from ..tasks.schemas import ListCreateSchema, ListSchema, ListUpdateSchema
+from . import service as list_queries
+
+blp = UserBlueprint(
+    "lists",
+    __name__,
+    description="A user's lists of tasks (at most 200, names unique ignoring case).",
+)
+route, doc_errors = blp.both_routes, blp.doc_errors
+
+
+@route("/lists", "lists")
+class Lists(MethodView):
+    @blp.response(200, ListSchema(many=True))
+    @doc_errors()
+    def get(self):
+        """List the user's lists, oldest first (not paginated)"""
+        return list_queries.get_lists(g.user_id)
+
+    @blp.arguments(ListCreateSchema())
+    @blp.response(201, ListSchema, headers={"Location": STRING, "ETag": STRING})
+    @blp.alt_response(409, description="Name taken, or already 200 lists")
+    @doc_errors(400, 413, 415)
+    def post(self, fields):
+        """Create a list"""
+        created = list_queries.create_list(g.user_id, fields)
+        location = f"{request.path}/{created.id}"
+        return created, {"Location": location, "ETag": etag_of(created)}
+
+
+@route("/lists/<list_id>", "list")
+class ListById(MethodView):
+    @blp.response(200, ListSchema, headers={"ETag": STRING})
+    @blp.alt_response(304, description="Not modified: If-None-Match names the ETag")
+    @doc_errors(404)
+    def get(self, list_id):
+        """Get a list"""
+        found = list_queries.get_list(g.user_id, list_id)
+        unchanged = not_modified(found)
+        if unchanged is not None:
+            return unchanged
+        return found, {"ETag": etag_of(found)}
+
+    @blp.arguments(ListUpdateSchema())
+    @blp.response(200, ListSchema, headers={"ETag": STRING})
+    @blp.alt_response(409, description="Another list has this name")
+    @doc_errors(400, 404, 412, 413, 415)
+    def put(self, fields, list_id):
+        """Rename a list"""
+        updated = list_queries.update_list(g.user_id, list_id, fields, if_match())
+        return updated, {"ETag": etag_of(updated)}
+
+    @blp.arguments(ListUpdateSchema())
+    @blp.response(200, ListSchema, headers={"ETag": STRING})
+    @blp.alt_response(409, description="Another list has this name")
+    @doc_errors(400, 404, 412, 413, 415)
+    def patch(self, fields, list_id):
+        """Rename a list (same as PUT)"""
+        updated = list_queries.update_list(g.user_id, list_id, fields, if_match())
+        return updated, {"ETag": etag_of(updated)}
+
+    @blp.response(204)
+    @doc_errors(404, 412)
+    def delete(self, list_id):
+        """Delete a list and every task in it (soft delete)"""
+        list_queries.delete_list(g.user_id, list_id, if_match())

@@ -1,0 +1,1 @@
+"""MCP: the tools for AI agents, their server, and POST /mcp."""

@@ -1,0 +1,109 @@
+"""The MCP server of the tools (mcp_tools.py): the SDK's low-level Server, so the
+tools carry their own input schemas (made from the REST schemas) and the arguments
+reach marshmallow as the agent sent them, an explicit null included."""
+
+import orjson
+from flask import g
+from marshmallow import ValidationError
+from mcp.server.lowlevel import Server
+from mcp_types import CallToolResult, ListToolsResult, TextContent, Tool
+from werkzeug.exceptions import HTTPException
+
+from ..core.db import Session
+from ..core.errors import http_error
+from .tools import TOOLS, ToolFailure, invalid
+
+USER_HEADER = "X-Taskapi-Verified-User"  # set by mcp_bridge, never by clients
+
+
+def tool_list(app) -> list[Tool]:
+    with app.app_context():
+        return [
+            Tool(
+                name=name,
+                description=spec.description,
+                input_schema=spec.schema(),
+                annotations=spec.annotations,
+            )
+            for name, spec in TOOLS.items()
+        ]
+
+
+def _error_result(body: dict) -> CallToolResult:
+    # as the REST body is sent: a list item's messages are keyed by its index
+    body = orjson.loads(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS))
+    text = body["detail"]
+    if body.get("errors"):
+        text += ": " + orjson.dumps(body["errors"]).decode()
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content=body,
+        is_error=True,
+    )
+
+
+def call(app, name: str, arguments: dict | None, verified: str | None):
+    """Run tool `name` for the verified user, in the app's context."""
+    with app.app_context():
+        try:
+            spec = TOOLS.get(name)
+            if spec is None:
+                detail = f"No tool {name!r}."
+                raise ToolFailure(
+                    {"status": 404, "title": "Not Found", "detail": detail}
+                )
+            if not verified:
+                raise ToolFailure(
+                    {"status": 401, "title": "Unauthorized", "detail": "Not signed in."}
+                )
+            arguments = dict(arguments or {})
+            user_id = arguments.pop("user_id", None)
+            if user_id is not None and user_id != verified:
+                raise ToolFailure(
+                    {
+                        "status": 403,
+                        "title": "Forbidden",
+                        "detail": "user_id does not name the signed-in user: an "
+                        "agent acts for the user of its token only. Leave it out.",
+                    }
+                )
+            g.user_id = verified
+            text, structured = spec.work(verified, arguments)
+        except ToolFailure as failure:
+            return _error_result(failure.body)
+        except ValidationError as error:
+            return _error_result(invalid(error.messages, spec.location).body)
+        except HTTPException as error:
+            return _error_result(http_error(error).get_json())
+        finally:
+            Session.remove()
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)], structured_content=structured
+    )
+
+
+def build_server(app, stdio_user: str | None = None) -> Server:
+    """The tools, acting for the verified user of each HTTP request (the header
+    mcp_bridge sets), or for `stdio_user` (mcp-stdio: the operator's choice)."""
+    tools = tool_list(app)
+
+    async def on_list_tools(ctx, params) -> ListToolsResult:
+        return ListToolsResult(tools=tools)
+
+    async def on_call_tool(ctx, params) -> CallToolResult:
+        verified = stdio_user
+        if verified is None:
+            headers = getattr(ctx.request, "headers", None) or {}
+            verified = headers.get(USER_HEADER.lower()) or headers.get(USER_HEADER)
+        return call(app, params.name, params.arguments, verified)
+
+    return Server(
+        "taskapi",
+        instructions="Manage the signed-in user's tasks. Ids are UUIDs; times are "
+        "RFC 3339 and answered in UTC.",
+        get_tool_input_schema=lambda name: next(
+            (tool.input_schema for tool in tools if tool.name == name), None
+        ),
+        on_list_tools=on_list_tools,
+        on_call_tool=on_call_tool,
+    )

@@ -1,0 +1,181 @@
+"""Recurring tasks in the write paths: the rules a write must meet, the next
+occurrence created in the transaction that completes a task, and its removal when
+that completion is undone. Every route that changes a status ends in
+`follow_status_change` (completion.py, task_queries.py)."""
+
+import uuid
+
+from marshmallow import ValidationError
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ..core.db import Session
+from ..core.errors import invalid
+from ..core.scope import TASKS, owned
+from ..reminders.rules import carried, stored
+from ..reminders.service import write_reminders
+from ..tasks import ordering
+from ..tasks.models import Task, utcnow
+from .rules import next_occurrence, public_recurrence
+
+NEEDS_DUE_DATE = "A recurring task needs a due_date."
+NO_RECURRING_SUBTASKS = "A subtask cannot recur."
+
+
+def check_recurrence(recurrence: dict | None, due, parent_id) -> None:
+    """422 on `recurrence` for a task that may not have the one it would have."""
+    if recurrence is None:
+        return
+    if parent_id is not None:
+        raise invalid("recurrence", NO_RECURRING_SUBTASKS)
+    if due is None:
+        raise invalid("recurrence", NEEDS_DUE_DATE)
+
+
+def same_recurrence(stored_one: dict | None, given: dict | None) -> bool:
+    return public_recurrence(stored_one) == given
+
+
+def stored_reminders(reminders: list, due) -> list:
+    """The reminders in stored form; a `before` without a due date is 422."""
+    try:
+        return stored(reminders, due)
+    except ValidationError as error:
+        raise invalid("reminders", error.messages[0]) from None
+
+
+def follow_status_change(user_id: str, old_status: str, task: Task) -> None:
+    """In the transaction that changed `task`'s status from `old_status`: create
+    its next occurrence, or undo the one its completion created."""
+    if task.status == old_status:
+        return
+    if task.status == "completed":
+        if task.recurrence is not None and task.next_task_id is None:
+            _create_next(user_id, task)
+    elif old_status == "completed" and task.next_task_id is not None:
+        _undo_next(user_id, task)
+
+
+def _copy(task, **values) -> dict:
+    return {
+        "user_id": task.user_id,
+        "title": task.title,
+        "description": task.description,
+        "status": "pending",
+        "completed": False,
+        "completed_at": None,
+        "priority": task.priority_rank,
+        "tags": list(task.tags),
+        "list_id": task.list_id,
+        "version": 1,
+        **values,
+    }
+
+
+def _create_next(user_id: str, task: Task) -> None:
+    due, recurrence = next_occurrence(task.recurrence, task.due_date, task.completed_at)
+    if due is None:  # COUNT used up, UNTIL passed
+        return
+    now = utcnow()
+    next_id = uuid.uuid4()
+    position, renumbered = ordering.position_right_after(user_id, task, now)
+    reminders = carried(task.reminders, due)
+    rows = [
+        _copy(
+            task,
+            id=next_id,
+            due_date=due,
+            parent_id=None,
+            position=position,
+            recurrence=recurrence,
+            series_id=task.series_id or task.id,
+            reminders=reminders,
+            created_at=now,
+            updated_at=now,
+        )
+    ]
+    shift = due - task.due_date
+    subtasks = Session.scalars(
+        select(Task)
+        .where(*owned(user_id), Task.parent_id == task.id)
+        .order_by(Task.position, Task.id)
+    ).all()
+    for subtask in subtasks:
+        sub_due = None if subtask.due_date is None else subtask.due_date + shift
+        sub_reminders = [] if sub_due is None else carried(subtask.reminders, sub_due)
+        rows.append(
+            _copy(
+                subtask,
+                id=uuid.uuid4(),
+                due_date=sub_due,
+                parent_id=next_id,
+                position=subtask.position,
+                recurrence=None,
+                series_id=None,
+                reminders=sub_reminders,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    Session.execute(insert(Task.__table__), rows)
+    for row in rows:
+        if row["reminders"]:
+            write_reminders(user_id, row["id"], row["reminders"], new=True)
+    Session.execute(
+        update(Task.__table__)
+        .where(*owned(user_id, TASKS), TASKS.id == task.id)
+        .values(next_task_id=next_id)
+    )
+    if renumbered:  # its own position may have changed with its siblings'
+        Session.refresh(task)
+    else:
+        set_committed_value(task, "next_task_id", next_id)
+
+
+def _untouched(user_id: str, next_task) -> bool:
+    """The occurrence and its subtasks are as its creation left them."""
+    if next_task.version != 1:
+        return False
+    changed = Session.execute(
+        select(TASKS.id)
+        .where(
+            TASKS.user_id == user_id,
+            TASKS.parent_id == next_task.id,
+            or_(
+                TASKS.version != 1,
+                TASKS.deleted_at.is_not(None),
+                TASKS.created_at != next_task.created_at,
+            ),
+        )
+        .limit(1)
+    ).first()
+    return changed is None
+
+
+def _undo_next(user_id: str, task: Task) -> None:
+    """Reopened: the occurrence its completion created goes if untouched (and
+    next_task_id is cleared); a changed one stays, and stays its next, so a new
+    completion does not create a second one."""
+    next_task = Session.execute(
+        select(TASKS.id, TASKS.version, TASKS.created_at)
+        .where(*owned(user_id, TASKS), TASKS.id == task.next_task_id)
+        .with_for_update()
+    ).first()
+    if next_task is not None and not _untouched(user_id, next_task):
+        return
+    if next_task is not None:
+        now = utcnow()
+        Session.execute(
+            update(Task.__table__)
+            .where(
+                *owned(user_id, TASKS),
+                or_(TASKS.id == next_task.id, TASKS.parent_id == next_task.id),
+            )
+            .values(deleted_at=now)
+        )
+    Session.execute(
+        update(Task.__table__)
+        .where(*owned(user_id, TASKS), TASKS.id == task.id)
+        .values(next_task_id=None)
+    )
+    set_committed_value(task, "next_task_id", None)

@@ -1,0 +1,3 @@
+"""Reminders: their rules, the reminders table, GET /reminders and when reminder.due
+fires.
+"""

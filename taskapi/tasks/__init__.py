@@ -1,0 +1,3 @@
+"""Tasks: the model, schemas, views and service, with completion, ordering, subtasks,
+the listing and idempotency.
+"""

@@ -1,0 +1,282 @@
+"""The listing: one page of a user's tasks, filtered and sorted, and how many match,
+in one statement. Scoped to the user by scope.owned(), as every task query is.
+"""
+
+import functools
+from typing import NamedTuple
+
+from sqlalchemy import (
+    Row,
+    String,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from ..core.db import Session, dialect_name
+from ..core.errors import invalid
+from ..core.prepared import prepared
+from ..core.scope import (
+    LIST_NOT_FOUND,
+    LISTS,
+    TASK_NOT_FOUND,
+    TASKS,
+    owned,
+    owned_list,
+    task_columns,
+)
+from .models import PRIORITY_RANK, Task, TaskCount
+from .schemas import QueryReference, TaskQuerySchema
+
+# Built on the tables' columns, not the ORM entities: a statement without ORM
+# entities skips the ORM's compile and load steps (see scope.task_columns).
+COUNTS = TaskCount.__table__.c
+
+
+class TaskPage(NamedTuple):
+    tasks: list[Row]  # with Task's attribute names: see scope.task_columns
+    total: int  # tasks matching the filters, on every page
+
+
+def _sort_column(key: str, dialect: str):
+    if key == "priority":
+        return TASKS.priority
+    if key == "title":
+        # Case-insensitive, then by code point on both databases (PostgreSQL
+        # would otherwise use the database's locale collation).
+        title = func.lower(TASKS.title)
+        return title.collate("C") if dialect == "postgresql" else title
+    return TASKS[key]
+
+
+def _order_by(sort: str, dialect: str, columns=None) -> list:
+    """ORDER BY for a `sort` value; ties broken by id in the same direction.
+
+    `columns` maps the sort expressions onto a subquery's columns.
+    """
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    column, task_id = _sort_column(key, dialect), TASKS.id
+    if columns is not None:
+        column, task_id = columns["sort_key"], columns["id"]
+    direction = (lambda c: c.desc()) if descending else (lambda c: c.asc())
+    order = direction(column)
+    if key == "due_date":
+        order = order.nulls_last()  # tasks without a due date come last
+    return [order, direction(task_id)]
+
+
+def _tags_filter(tags: list[str], dialect: str) -> list:
+    """The task carries every one of `tags`."""
+    if dialect == "postgresql":  # one containment test, served by the GIN index
+        return [type_coerce(TASKS.tags, JSONB).contains(tags)]
+    conditions = []
+    for tag in tags:
+        each = func.json_each(TASKS.tags).table_valued("value")
+        match = select(literal(1)).select_from(each).where(each.c.value == tag)
+        conditions.append(match.exists())
+    return conditions
+
+
+def _like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with %, _ and \\ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _total(user_id, conditions: list, dialect: str, unfiltered: bool):
+    """A one-row subquery: how many tasks match `conditions`.
+
+    Unfiltered on PostgreSQL, that is the user's row in `task_counts` (kept by
+    triggers), so the total of a long list costs no more than of a short one.
+    """
+    if dialect == "postgresql" and unfiltered:
+        live = select(COUNTS.live).where(COUNTS.user_id == user_id)
+        total = func.coalesce(live.scalar_subquery(), 0)
+        return select(total.label("total")).subquery("counted")
+    return (
+        select(func.count().label("total"))
+        .select_from(Task.__table__)
+        .where(*conditions)
+        .subquery("counted")
+    )
+
+
+def _q_filter(text: str, _dialect: str) -> list:
+    pattern = _like_pattern(text)
+    return [
+        or_(
+            TASKS.title.ilike(pattern, escape="\\"),
+            TASKS.description.ilike(pattern, escape="\\"),
+        )
+    ]
+
+
+def _priority_filter(names: list[str], _dialect: str) -> list:
+    return [TASKS.priority.in_(sorted({PRIORITY_RANK[name] for name in names}))]
+
+
+def _reference_filter(column):
+    """`none`: the column is NULL; an id: it names that list or task."""
+
+    def condition(value, _dialect: str) -> list:
+        return [column.is_(None) if value == QueryReference.NONE else column == value]
+
+    return condition
+
+
+# The conditions of each filter of TaskQuerySchema, given its value and the dialect.
+FILTERS = {
+    "completed": lambda completed, _dialect: [TASKS.completed.is_(completed)],
+    "status": lambda statuses, _dialect: [TASKS.status.in_(sorted(set(statuses)))],
+    "list_id": _reference_filter(TASKS.list_id),
+    "parent_id": _reference_filter(TASKS.parent_id),
+    "priority": _priority_filter,
+    "tag": _tags_filter,
+    "q": _q_filter,
+    "series_id": lambda series_id, _dialect: [TASKS.series_id == series_id],
+    "due_after": lambda after, _dialect: [TASKS.due_date >= after],
+    "due_before": lambda before, _dialect: [TASKS.due_date < before],
+}
+
+
+def check_filters(schema=TaskQuerySchema) -> None:
+    """Refuse to start with a filter in the schema that FILTERS does not apply:
+    it would be accepted, then silently ignored."""
+    unhandled = set(schema.filter_names()) - FILTERS.keys()
+    if unhandled:
+        raise RuntimeError(
+            f"{schema.__name__} filters with no condition in listing.FILTERS: "
+            f"{', '.join(sorted(unhandled))}"
+        )
+
+
+check_filters()
+
+
+def _references(user_id: str, query: dict) -> list:
+    """For a `list_id` or `parent_id` filter naming an id: whether that is the
+    user's live list or task, a column beside the page (no extra statement)."""
+    checks = []
+    if query.get("list_id") not in (None, QueryReference.NONE):
+        named = LISTS.id == query["list_id"]
+        found = exists().where(*owned_list(user_id, LISTS), named)
+        checks.append(found.label("found_list_id"))
+    if query.get("parent_id") not in (None, QueryReference.NONE):
+        parents = Task.__table__.alias("parents")
+        found = exists().where(
+            *owned(user_id, parents.c), parents.c.id == query["parent_id"]
+        )
+        checks.append(found.label("found_parent_id"))
+    return checks
+
+
+REFERENCE_NOT_FOUND = {"list_id": LIST_NOT_FOUND, "parent_id": TASK_NOT_FOUND}
+
+
+def _filters(user_id: str, query: dict, dialect: str) -> list:
+    conditions = [*owned(user_id, TASKS)]
+    for name, condition in FILTERS.items():
+        if query.get(name) is not None:
+            conditions.extend(condition(query[name], dialect))
+    return conditions
+
+
+# Pages up to this offset read their rows straight from the sorted scan; deeper
+# ones choose the page on (id, sort key) first (an index-only scan steps over the
+# offset without touching the table), then fetch only its rows.
+DIRECT_PAGE_MAX_OFFSET = 200
+
+
+def _page_statement(
+    conditions: list, counted, sort: str, dialect: str, direct: bool, checks=()
+):
+    """The listing's statement, with the user, LIMIT and OFFSET as bound
+    parameters (`owner_id`, `limit`, `offset`); `checks`, more columns of the
+    one-row side (see _references)."""
+    sort_key = _sort_column(sort.lstrip("-"), dialect)
+    limit, offset = bindparam("limit"), bindparam("offset")
+    if direct:
+        rows = (
+            select(Task.__table__, sort_key.label("sort_key"))
+            .where(*conditions)
+            .order_by(*_order_by(sort, dialect))
+            .limit(limit)
+            .offset(offset)
+            .subquery("page_rows")
+        )
+        return (
+            select(counted.c.total, *checks, *task_columns(rows.c))
+            .select_from(counted)
+            .outerjoin(rows, true())
+            .order_by(*_order_by(sort, dialect, rows.c))
+        )
+    ids = (
+        select(TASKS.id, sort_key.label("sort_key"))
+        .where(*conditions)
+        .order_by(*_order_by(sort, dialect))
+        .limit(limit)
+        .offset(offset)
+        .subquery("page_ids")
+    )
+    return (
+        select(counted.c.total, *checks, *task_columns(TASKS))
+        .select_from(counted)
+        .outerjoin(ids, true())
+        .outerjoin(
+            Task.__table__,
+            and_(TASKS.id == ids.c.id, *owned(bindparam("owner_id"), TASKS)),
+        )
+        .order_by(*_order_by(sort, dialect, ids.c))
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _unfiltered_page_statement(sort: str, dialect: str, direct: bool):
+    """Built once per sort: the unfiltered listing differs only in its bound
+    parameters from one request to the next (the user among them).
+
+    A shallow page runs prepared. A deep page is planned each time: its plan
+    depends on how far the OFFSET reaches, which a generic plan cannot know.
+    Filtered listings, whose text varies, are planned each time too."""
+    user_id = bindparam("owner_id", type_=String)
+    conditions = [*owned(user_id, TASKS)]
+    counted = _total(user_id, conditions, dialect, unfiltered=True)
+    statement = _page_statement(conditions, counted, sort, dialect, direct)
+    return prepared(statement) if direct else statement
+
+
+def list_tasks(user_id: str, query: dict) -> TaskPage:
+    """One page of the user's tasks, and how many match, in one statement.
+
+    The total is a one-row subquery beside the page, so a page past the end
+    still learns the total. A shallow page (the usual case) is one sorted scan
+    of the matching rows; a deep one is chosen on ids alone (an index-only scan
+    where an index covers the sort), then joined to its rows.
+    """
+    dialect = dialect_name()
+    page, per_page, sort = query["page"], query["per_page"], query["sort"]
+    offset = (page - 1) * per_page
+    direct = offset <= DIRECT_PAGE_MAX_OFFSET
+    if all(query.get(name) is None for name in FILTERS):
+        statement = _unfiltered_page_statement(sort, dialect, direct)
+    else:
+        conditions = _filters(user_id, query, dialect)
+        counted = _total(user_id, conditions, dialect, unfiltered=False)
+        checks = _references(user_id, query)
+        statement = _page_statement(conditions, counted, sort, dialect, direct, checks)
+    parameters = {"owner_id": user_id, "limit": per_page, "offset": offset}
+    rows = Session.execute(statement, parameters).all()
+    for name, message in REFERENCE_NOT_FOUND.items():
+        if not getattr(rows[0], f"found_{name}", True):
+            raise invalid(name, message, location="query")
+    # rows of (total, the task's columns); a page past the end is one row of
+    # the total alone, the task's columns NULL
+    return TaskPage([row for row in rows if row.id is not None], rows[0].total)

@@ -1,0 +1,46 @@
+"""API docs: the OpenAPI security scheme, and the files behind /docs and /redoc.
+
+flask-smorest serves /openapi.json, /docs (Swagger UI) and /redoc (config.py's
+OPENAPI_* keys). Their JavaScript and CSS come from this app, never from a CDN:
+Swagger UI from the `swagger-ui-bundle-v2` package, ReDoc from taskapi/static/redoc
+(vendored from npm by scripts/refresh-redoc).
+"""
+
+from pathlib import Path
+
+import swagger_ui_bundle
+from flask import Blueprint, send_from_directory
+
+from ..extensions import api
+
+SECURITY_SCHEME = "bearerAuth"
+BEARER_AUTH = [{SECURITY_SCHEME: []}]
+REDOC_DIR = Path(__file__).resolve().parent.parent / "static" / "redoc"
+ASSETS_MAX_AGE = 24 * 3600
+
+assets = Blueprint("docs_assets", __name__, url_prefix="/docs/assets")
+
+
+@assets.get("/swagger-ui/<path:filename>")
+def swagger_ui_file(filename):
+    return send_from_directory(
+        swagger_ui_bundle.swagger_ui_path, filename, max_age=ASSETS_MAX_AGE
+    )
+
+
+@assets.get("/redoc/<path:filename>")
+def redoc_file(filename):
+    return send_from_directory(REDOC_DIR, filename, max_age=ASSETS_MAX_AGE)
+
+
+def init_app(app) -> None:
+    api.spec.components.security_scheme(
+        SECURITY_SCHEME,
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A Better Auth JWT (or one from `flask create-token`).",
+        },
+    )
+    app.register_blueprint(assets)

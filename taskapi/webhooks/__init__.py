@@ -1,0 +1,3 @@
+"""Webhooks: registering them, the events recorded for them, and the worker that
+delivers them.
+"""

@@ -1,0 +1,115 @@
+"""A user's webhooks: registering, reading and deleting them, and their
+deliveries log. Events are recorded by the trigger of migration 0009 (task
+events) and by the worker (reminder.due); webhook_worker.py delivers them."""
+
+import base64
+import secrets
+import uuid
+
+from flask import current_app
+from sqlalchemy import delete, func, select
+from werkzeug.exceptions import Conflict, NotFound
+
+from ..core.db import Session, begin_transaction, lock_for_transaction
+from ..core.errors import invalid
+from ..tasks.models import Webhook, WebhookDelivery
+from .urls import RefusedURL, public_addresses
+
+EVENT_TYPES = (
+    "task.created",
+    "task.updated",
+    "task.completed",
+    "task.deleted",
+    "reminder.due",
+)
+MAX_WEBHOOKS = 10
+DELIVERIES_SHOWN = 50
+WEBHOOK_NOT_FOUND = "Webhook not found."
+
+
+def owned_webhook(user_id: str, webhooks=Webhook):
+    """The WHERE clause of every webhook query: this user's."""
+    return (webhooks.user_id == user_id,)
+
+
+def new_secret() -> str:
+    """24 random bytes as Standard Webhooks write a secret."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def check_url(url: str) -> None:
+    """422 on `url` unless this deployment may call it (webhook_urls.py)."""
+    if current_app.config["WEBHOOK_PRIVATE_URLS"]:
+        return
+    try:
+        public_addresses(url)
+    except RefusedURL as refused:
+        raise invalid("url", str(refused)) from None
+
+
+def create_webhook(user_id: str, fields: dict) -> Webhook:
+    """Under the user's webhooks lock, so two creates cannot both pass the count."""
+    check_url(fields["url"])
+    begin_transaction()
+    lock_for_transaction(f"webhooks:{user_id}")
+    count = Session.execute(
+        select(func.count()).select_from(Webhook).where(*owned_webhook(user_id))
+    ).scalar()
+    if count >= MAX_WEBHOOKS:
+        raise Conflict(f"At most {MAX_WEBHOOKS} webhooks per user: delete one first.")
+    webhook = Webhook(
+        user_id=user_id,
+        url=fields["url"],
+        events=fields["events"],
+        secret=new_secret(),
+    )
+    Session.add(webhook)
+    Session.commit()
+    return webhook
+
+
+def get_webhooks(user_id: str) -> list[Webhook]:
+    return Session.scalars(
+        select(Webhook)
+        .where(*owned_webhook(user_id))
+        .order_by(Webhook.created_at, Webhook.id)
+    ).all()
+
+
+def _webhook_uuid(webhook_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(webhook_id)
+    except ValueError:
+        raise NotFound(WEBHOOK_NOT_FOUND) from None
+
+
+def get_webhook(user_id: str, webhook_id: str, *, for_update=False) -> Webhook:
+    statement = select(Webhook).where(
+        *owned_webhook(user_id), Webhook.id == _webhook_uuid(webhook_id)
+    )
+    if for_update:  # held until the transaction ends: the worker waits
+        statement = statement.with_for_update()
+    found = Session.scalars(statement).one_or_none()
+    if found is None:
+        raise NotFound(WEBHOOK_NOT_FOUND)
+    return found
+
+
+def delete_webhook(user_id: str, webhook_id: str, condition) -> None:
+    """Its undelivered events and its log go with it (ON DELETE CASCADE)."""
+    begin_transaction()
+    webhook = get_webhook(user_id, webhook_id, for_update=True)
+    if condition is not None:
+        condition.check(webhook)
+    Session.execute(delete(Webhook).where(Webhook.id == webhook.id))
+    Session.commit()
+
+
+def get_deliveries(user_id: str, webhook_id: str) -> list[WebhookDelivery]:
+    webhook = get_webhook(user_id, webhook_id)
+    return Session.scalars(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.webhook_id == webhook.id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(DELIVERIES_SHOWN)
+    ).all()
