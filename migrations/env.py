@@ -1,13 +1,27 @@
 """Alembic environment: runs against the app's own engine."""
 
+import importlib.util
+import pkgutil
 import warnings
 
 from alembic import context
 
+import taskapi
 from taskapi.core.db import Base
-from taskapi.tasks import models  # noqa: F401  (registers the tables on Base.metadata)
 
 config = context.config
+
+
+def import_models() -> None:
+    """Every domain's models.py (taskapi/<domain>/models.py), so that
+    Base.metadata holds every table the migrations create."""
+    for package in pkgutil.iter_modules(taskapi.__path__):
+        name = f"taskapi.{package.name}.models"
+        if package.ispkg and importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+
+
+import_models()
 
 
 def engine():

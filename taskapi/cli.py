@@ -16,10 +16,11 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from .auth.bearer import MAX_USER_ID_LENGTH
+from .core.columns import utcnow
 from .core.db import get_engine
 from .tasks import idempotency
 from .tasks import service as task_queries
-from .tasks.models import PRIORITIES, utcnow
+from .tasks.models import PRIORITIES
 from .webhooks.worker import Worker
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"

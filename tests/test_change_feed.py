@@ -12,8 +12,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text, update
 
+from taskapi.core.columns import utcnow
 from taskapi.core.db import Session, get_engine
-from taskapi.tasks.models import Task, utcnow
+from taskapi.tasks.models import Task
 from tests.helpers import assert_error, explain_last_statement, sent_statements
 
 

@@ -6,8 +6,10 @@ import pytest
 from sqlalchemy import inspect, select, text, update
 from sqlalchemy.engine import make_url
 
+from taskapi.core.columns import utcnow
 from taskapi.core.db import Session, get_engine
-from taskapi.tasks.models import Reminder, Task, utcnow
+from taskapi.reminders.models import Reminder
+from taskapi.tasks.models import Task
 from tests.helpers import User, bearer, new_user_id, own_database
 
 COMMANDS = [

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from taskapi.core.columns import utcnow
 from taskapi.core.db import Session
-from taskapi.tasks.models import IdempotencyKey, utcnow
+from taskapi.tasks.models import IdempotencyKey
 from tests.helpers import assert_error
 
 

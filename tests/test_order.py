@@ -12,8 +12,10 @@ import pytest
 from fractional_indexing import generate_n_keys_between
 from sqlalchemy import insert, text, update
 
+from taskapi.core.columns import utcnow
 from taskapi.core.db import Session, get_engine
-from taskapi.tasks.models import Task, TaskList, utcnow
+from taskapi.lists.models import TaskList
+from taskapi.tasks.models import Task
 from taskapi.tasks.ordering import MAX_KEY_LENGTH
 from tests.helpers import (
     User,

@@ -15,12 +15,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.exceptions import Conflict, HTTPException, UnprocessableEntity
 from werkzeug.http import parse_etags
 
+from ..core.columns import utcnow
 from ..core.db import Session, dialect_name, get_engine
 from ..core.errors import invalid
 from ..core.etags import IfMatch
 from ..tasks import completion, idempotency, ordering
 from ..tasks import service as task_queries
-from ..tasks.models import IdempotencyKey, utcnow
+from ..tasks.models import IdempotencyKey
 from ..tasks.schemas import (
     CompletionSchema,
     MoveSchema,

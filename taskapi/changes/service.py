@@ -38,7 +38,9 @@ from werkzeug.exceptions import Gone
 from ..core.db import Session, dialect_name
 from ..core.errors import invalid
 from ..core.scope import LISTS, TASKS, task_columns
-from ..tasks.models import ChangeCounter, SyncState, Task, TaskList
+from ..lists.models import TaskList
+from ..tasks.models import Task
+from .models import ChangeCounter, SyncState
 
 CURSOR_NOT_OURS = "Not a cursor this API handed out: sync again without one."
 CURSOR_PURGED = (

@@ -12,7 +12,9 @@ import uuid
 from sqlalchemy import Row, String, bindparam, select
 from werkzeug.exceptions import NotFound
 
-from ..tasks.models import Reminder, Task, TaskList
+from ..lists.models import TaskList
+from ..reminders.models import Reminder
+from ..tasks.models import Task
 from .db import Session
 from .prepared import prepared
 

@@ -4,10 +4,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Conflict, NotFound
 
+from ..core.columns import utcnow
 from ..core.db import Session, begin_transaction, lock_for_transaction
 from ..core.etags import IfMatch
 from ..core.scope import LIST_NOT_FOUND, TASKS, list_uuid, owned, owned_list
-from ..tasks.models import Task, TaskList, utcnow
+from ..tasks.models import Task
+from .models import TaskList
 
 MAX_LISTS = 200
 

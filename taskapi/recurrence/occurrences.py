@@ -9,13 +9,14 @@ from marshmallow import ValidationError
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..core.columns import utcnow
 from ..core.db import Session
 from ..core.errors import invalid
 from ..core.scope import TASKS, owned
 from ..reminders.rules import carried, stored
 from ..reminders.service import write_reminders
 from ..tasks import ordering
-from ..tasks.models import Task, utcnow
+from ..tasks.models import Task
 from .rules import next_occurrence, public_recurrence
 
 NEEDS_DUE_DATE = "A recurring task needs a due_date."

@@ -7,7 +7,8 @@ from sqlalchemy import delete, insert, select
 
 from ..core.db import Session
 from ..core.scope import REMINDERS, TASKS, owned, owned_reminders
-from ..tasks.models import Reminder, Task
+from ..tasks.models import Task
+from .models import Reminder
 from .rules import instants
 
 

@@ -8,8 +8,8 @@ from flask import g
 from flask.views import MethodView
 from marshmallow import ValidationError, fields
 
+from ..core.columns import utcnow
 from ..core.routes import UserBlueprint
-from ..tasks.models import utcnow
 from ..tasks.schemas import UTCDateTime
 from .service import due_reminders
 

@@ -5,6 +5,7 @@ import functools
 
 from sqlalchemy import Row, bindparam, case, literal, update
 
+from ..core.columns import utcnow
 from ..core.db import Session
 from ..core.errors import too_busy
 from ..core.etags import IfMatch
@@ -12,7 +13,7 @@ from ..core.prepared import prepared
 from ..core.scope import TASK_ID, TASKS, USER_ID, owned, task_columns, task_uuid
 from ..recurrence.occurrences import follow_status_change
 from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, read_for_write
-from .models import Task, utcnow
+from .models import Task
 
 
 def new_status(task: Task, fields: dict) -> str:

@@ -15,10 +15,11 @@ from sqlalchemy import Row, delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.exceptions import Conflict, ServiceUnavailable
 
+from ..core.columns import utcnow
 from ..core.db import Session, begin_transaction, dialect_name
 from ..core.etags import etag_of
 from . import service as task_queries
-from .models import IdempotencyKey, utcnow
+from .models import IdempotencyKey
 from .schemas import TaskSchema
 
 KEY_LIFETIME = timedelta(hours=24)

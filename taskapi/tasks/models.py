@@ -1,17 +1,14 @@
-"""The models (SQLAlchemy 2.0 typed mappings): Task, TaskList, Reminder,
-IdempotencyKey, TaskCount, Webhook, WebhookEvent, WebhookDelivery,
-WebhookReminderClock. Migrations own the schema."""
+"""The task models (SQLAlchemy 2.0 typed mappings): Task, TaskCount (the live
+count the listing's total reads) and IdempotencyKey. Migrations own the schema."""
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     CheckConstraint,
     ForeignKey,
     Index,
-    Integer,
     SmallInteger,
     String,
     Text,
@@ -19,9 +16,16 @@ from sqlalchemy import (
     literal_column,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..core.columns import (
+    POSTGRESQL_ONLY,
+    JSONObject,
+    TagList,
+    live_index,
+    postgresql_index,
+    utcnow,
+)
 from ..core.db import Base
 
 # Stored as their rank, so that sorting by priority is sorting by a column.
@@ -37,40 +41,6 @@ POSITION_LENGTH = 255
 Position = String(POSITION_LENGTH).with_variant(
     String(POSITION_LENGTH, collation="C"), "postgresql"
 )
-
-TagList = JSON().with_variant(JSONB(), "postgresql")
-# A JSON object or SQL NULL (not JSON `null`): `recurrence IS NULL` is what the
-# one-statement toggle tests.
-JSONObject = JSON(none_as_null=True).with_variant(
-    JSONB(none_as_null=True), "postgresql"
-)
-
-# Every listing index covers one user's live tasks.
-LIVE = text("deleted_at IS NULL")
-# Objects the migrations create on PostgreSQL only: migrations/env.py leaves them
-# out of the comparison on SQLite.
-POSTGRESQL_ONLY = {"postgresql_only": True}
-SQLITE_ONLY = {"sqlite_only": True}
-
-
-def live_index(name: str, *expressions, where: str | None = None, **options) -> Index:
-    """A partial index over live rows, on both databases (migrations 0001, 0003...);
-    `where` narrows it further."""
-    live = LIVE if where is None else text(f"{LIVE.text} AND {where}")
-    return Index(
-        name, *expressions, postgresql_where=live, sqlite_where=live, **options
-    )
-
-
-def postgresql_index(name: str, *expressions, info=None, **options) -> Index:
-    """A partial index over live tasks that migration 0003 creates on PostgreSQL
-    only (sort orders or index types SQLite has not got)."""
-    info = {**POSTGRESQL_ONLY, **(info or {})}
-    return Index(name, *expressions, postgresql_where=LIVE, info=info, **options)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class Task(Base):
@@ -208,72 +178,6 @@ class Task(Base):
         self.priority_rank = PRIORITY_RANK[name]
 
 
-class TaskList(Base):
-    """A user's list of tasks. Soft-deleted like tasks."""
-
-    __tablename__ = "lists"
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    user_id: Mapped[str] = mapped_column(String(255))
-    name: Mapped[str] = mapped_column(String(100))
-    # The name case-folded in Python: unique per user among live lists, the same on
-    # both databases whatever their locale (SQL's lower() is not).
-    name_key: Mapped[str] = mapped_column(String(400))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    deleted_at: Mapped[datetime | None]
-    version: Mapped[int] = mapped_column(default=1)
-    change_xid: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-
-    __table_args__ = (
-        Index("ix_lists_user_change", "user_id", "change_xid", "id"),
-        live_index("ix_lists_user_name", "user_id", "name_key", unique=True),
-        live_index("ix_lists_user_created", "user_id", "created_at", "id"),
-    )
-
-
-class Reminder(Base):
-    """One reminder of a task at its instant: what GET /reminders (and a worker
-    firing them) reads by index. Rewritten whenever the task's reminders or due
-    date change; whether the task is live and open is read from the task."""
-
-    __tablename__ = "reminders"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    task_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("tasks.id", name="fk_reminders_task_id", ondelete="CASCADE")
-    )
-    user_id: Mapped[str] = mapped_column(String(255))
-    remind_at: Mapped[datetime]
-    # ISO 8601 duration of a `before` reminder; NULL for an `at` one.
-    before: Mapped[str | None] = mapped_column(String(40))
-
-    __table_args__ = (
-        Index("ix_reminders_user_remind_at", "user_id", "remind_at", "task_id"),
-        Index("ix_reminders_remind_at", "remind_at"),
-        Index("ix_reminders_task", "task_id"),
-    )
-
-
-class SyncState(Base):
-    """One row: the highest change number purge-deleted has removed for good."""
-
-    __tablename__ = "sync_state"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    purged_through: Mapped[int] = mapped_column(BigInteger)
-
-
-class ChangeCounter(Base):
-    """SQLite only: the change number its triggers hand out (migration 0008)."""
-
-    __tablename__ = "change_counter"
-    __table_args__ = {"info": SQLITE_ONLY}
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    value: Mapped[int] = mapped_column(BigInteger)
-
-
 class IdempotencyKey(Base):
     """A POST /tasks that carried an `Idempotency-Key`, kept 24 hours so that a
     retry with the same key answers the same 201 instead of creating again."""
@@ -302,87 +206,3 @@ class TaskCount(Base):
 
     user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     live: Mapped[int]
-
-
-# Ids of tables that grow without bound; SQLite autoincrements INTEGER keys only.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class Webhook(Base):
-    """A user's endpoint that hears about the events it names (webhooks.py)."""
-
-    __tablename__ = "webhooks"
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    user_id: Mapped[str] = mapped_column(String(255))
-    url: Mapped[str] = mapped_column(String(2000))
-    events: Mapped[list[str]] = mapped_column(TagList)
-    # `whsec_<base64>`, as Standard Webhooks write it: kept to sign with.
-    secret: Mapped[str] = mapped_column(String(100))
-    # False once an event failed for the whole retry window; it then hears nothing.
-    active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    version: Mapped[int] = mapped_column(default=1)
-
-    # The trigger of migration 0009 probes (user_id) on every task write.
-    __table_args__ = (Index("ix_webhooks_user", "user_id", "created_at", "id"),)
-
-
-class WebhookEvent(Base):
-    """The outbox: one event for one webhook, not yet delivered. Written by the
-    trigger of migration 0009 (task events) or the worker (reminder.due);
-    deleted once delivered."""
-
-    __tablename__ = "webhook_events"
-
-    # The order of events: delivered by it, per (webhook, task).
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    # The `webhook-id` a receiver deduplicates by; the same on every retry.
-    event_id: Mapped[uuid.UUID]
-    webhook_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey(
-            "webhooks.id", name="fk_webhook_events_webhook_id", ondelete="CASCADE"
-        )
-    )
-    task_id: Mapped[uuid.UUID]
-    type: Mapped[str] = mapped_column(String(40))
-    # The task's row as JSON at that event (to_jsonb), rendered at delivery.
-    task: Mapped[dict] = mapped_column(TagList)
-    remind_at: Mapped[datetime | None]
-    created_at: Mapped[datetime]
-    attempts: Mapped[int]
-    next_attempt_at: Mapped[datetime]
-
-    __table_args__ = (
-        Index("ix_webhook_events_task_order", "webhook_id", "task_id", "id"),
-        Index("ix_webhook_events_due", "next_attempt_at", "id"),
-    )
-
-
-class WebhookDelivery(Base):
-    """One delivery attempt, for GET /webhooks/<id>/deliveries (the last 50 kept)."""
-
-    __tablename__ = "webhook_deliveries"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    webhook_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey(
-            "webhooks.id", name="fk_webhook_deliveries_webhook_id", ondelete="CASCADE"
-        )
-    )
-    event_id: Mapped[uuid.UUID]
-    type: Mapped[str] = mapped_column(String(40))
-    attempted_at: Mapped[datetime]
-    status_code: Mapped[int | None]
-    error: Mapped[str | None] = mapped_column(String(500))
-
-    __table_args__ = (Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),)
-
-
-class WebhookReminderClock(Base):
-    """One row: reminders due up to `fired_until` have had their reminder.due."""
-
-    __tablename__ = "webhook_reminder_clock"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    fired_until: Mapped[datetime]

@@ -17,12 +17,13 @@ from typing import NamedTuple
 from fractional_indexing import generate_key_between, generate_n_keys_between
 from sqlalchemy import bindparam, select, true, tuple_, update
 
+from ..core.columns import utcnow
 from ..core.db import Session, begin_transaction, lock_for_transaction
 from ..core.errors import invalid, too_busy
 from ..core.etags import IfMatch
 from ..core.scope import TASKS, USER_ID, get_task, owned, siblings
 from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, locked_task
-from .models import Task, utcnow
+from .models import Task
 from .subtasks import Place, move_subtasks, resolve_place
 
 MAX_KEY_LENGTH = 50

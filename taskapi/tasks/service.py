@@ -8,6 +8,7 @@ from sqlalchemy import Row, bindparam, delete, exists, insert, select, update
 from werkzeug.exceptions import NotFound
 
 from ..changes.service import record_purge
+from ..core.columns import utcnow
 from ..core.db import Session, begin_transaction
 from ..core.errors import too_busy
 from ..core.etags import IfMatch
@@ -21,16 +22,18 @@ from ..core.scope import (
     task_columns,
     task_uuid,
 )
+from ..lists.models import TaskList
 from ..recurrence.occurrences import (
     check_recurrence,
     follow_status_change,
     same_recurrence,
     stored_reminders,
 )
+from ..reminders.models import Reminder
 from ..reminders.service import write_reminders
 from .completion import new_status
 from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, read_for_write
-from .models import PRIORITY_RANK, Reminder, Task, TaskList, utcnow
+from .models import PRIORITY_RANK, Task
 from .subtasks import (
     Place,
     move_subtasks,

@@ -12,7 +12,7 @@ from werkzeug.exceptions import Conflict, NotFound
 
 from ..core.db import Session, begin_transaction, lock_for_transaction
 from ..core.errors import invalid
-from ..tasks.models import Webhook, WebhookDelivery
+from .models import Webhook, WebhookDelivery
 from .urls import RefusedURL, public_addresses
 
 EVENT_TYPES = (
