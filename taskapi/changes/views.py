@@ -7,7 +7,8 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from ..core.routes import UserBlueprint
-from ..tasks.schemas import ListSchema, TaskSchema
+from ..lists.schemas import ListSchema
+from ..tasks.schemas import TaskSchema
 from . import service as changes
 
 MAX_LIMIT = 500

@@ -9,8 +9,8 @@ from flask.views import MethodView
 
 from ..core.etags import etag_of, if_match, not_modified
 from ..core.routes import STRING, UserBlueprint
-from ..tasks.schemas import ListCreateSchema, ListSchema, ListUpdateSchema
 from . import service as list_queries
+from .schemas import ListCreateSchema, ListSchema, ListUpdateSchema
 
 blp = UserBlueprint(
     "lists",

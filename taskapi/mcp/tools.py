@@ -16,10 +16,10 @@ from mcp_types import ToolAnnotations
 
 from ..core import scope
 from ..lists import service as list_queries
+from ..lists.schemas import ListSchema
 from ..tasks import completion, listing
 from ..tasks import service as task_queries
 from ..tasks.schemas import (
-    ListSchema,
     TaskCreateSchema,
     TaskQuerySchema,
     TaskSchema,

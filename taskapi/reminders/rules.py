@@ -60,7 +60,7 @@ class Duration(fields.String):
 def reminder_schema() -> type[Schema]:
     # Built on first use, not at import: schemas.py, which holds UTCDateTime, will
     # import this module for its Reminders field.
-    from ..tasks.schemas import UTCDateTime
+    from ..core.fields import UTCDateTime
 
     class ReminderSchema(Schema):
         """One reminder: exactly one of `before` or `at`."""

@@ -9,8 +9,8 @@ from flask.views import MethodView
 from marshmallow import ValidationError, fields
 
 from ..core.columns import utcnow
+from ..core.fields import UTCDateTime
 from ..core.routes import UserBlueprint
-from ..tasks.schemas import UTCDateTime
 from .service import due_reminders
 
 DEFAULT_WINDOW = timedelta(hours=24)

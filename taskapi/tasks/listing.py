@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from ..core.db import Session, dialect_name
 from ..core.errors import invalid
+from ..core.fields import QueryReference
 from ..core.prepared import prepared
 from ..core.scope import (
     LIST_NOT_FOUND,
@@ -33,7 +34,7 @@ from ..core.scope import (
     task_columns,
 )
 from .models import PRIORITY_RANK, Task, TaskCount
-from .schemas import QueryReference, TaskQuerySchema
+from .schemas import TaskQuerySchema
 
 # Built on the tables' columns, not the ORM entities: a statement without ORM
 # entities skips the ORM's compile and load steps (see scope.task_columns).

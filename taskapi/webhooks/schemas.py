@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 import marshmallow as ma
 from marshmallow import ValidationError, fields, validate
 
-from ..tasks.schemas import Text, UTCDateTime, _Input
+from ..core.fields import Input, Text, UTCDateTime
 from .service import EVENT_TYPES
 
 
@@ -48,7 +48,7 @@ class WebhookEvents(fields.List):
         return list(dict.fromkeys(super()._deserialize(value, attr, data, **kwargs)))
 
 
-class WebhookCreateSchema(_Input):
+class WebhookCreateSchema(Input):
     read_only_fields = ("id", "user_id", "active", "created_at", "secret")
 
     url = WebhookURL(required=True)
