@@ -15,14 +15,9 @@ from importlib import resources
 import pytest
 from marshmallow import Schema, ValidationError
 
-from taskapi.recurrence.rules import (
-    WALL_TIME,
-    Recurrence,
-    RecurrenceError,
-    next_occurrence,
-    parse_rule,
-    zone_name,
-)
+from taskapi.recurrence.dates import WALL_TIME, next_occurrence
+from taskapi.recurrence.rules import RecurrenceError, parse_rule, zone_name
+from taskapi.recurrence.schemas import Recurrence
 
 
 def utc(text: str) -> datetime:

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 import pytest
 from marshmallow import Schema, ValidationError
 
-from taskapi.reminders.rules import Reminders, parse_duration, remind_times
+from taskapi.reminders.rules import parse_duration, remind_times
+from taskapi.reminders.schemas import Reminders
 
 
 def utc(text: str) -> datetime:

@@ -1,2 +1,2 @@
-"""Recurring tasks: the RRULE rules and the next occurrence made when one is completed.
-"""
+"""Recurring tasks: the RRULE rules, the next due date, and the next occurrence
+made when a recurring task is completed."""

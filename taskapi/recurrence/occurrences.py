@@ -17,7 +17,7 @@ from ..reminders.rules import carried, stored
 from ..reminders.service import write_reminders
 from ..tasks import ordering
 from ..tasks.models import Task
-from .rules import next_occurrence, public_recurrence
+from .dates import next_occurrence, public_recurrence
 
 NEEDS_DUE_DATE = "A recurring task needs a due_date."
 NO_RECURRING_SUBTASKS = "A subtask cannot recur."

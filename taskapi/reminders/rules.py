@@ -1,11 +1,11 @@
 """Reminders: `{"before": "PT15M"}` (before the due date) or `{"at": <RFC 3339>}`,
-checked here and turned into the instants they fire at (`remind_at`)."""
+checked here and turned into the instants they fire at (`remind_at`). The
+marshmallow fields of a task's `reminders` are in reminders/schemas.py."""
 
-import functools
 import re
 from datetime import datetime, timedelta, timezone
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError
 
 MAX_REMINDERS = 5
 MAX_BEFORE = timedelta(days=30)
@@ -45,49 +45,6 @@ def _why(upper: str) -> str:
     if "S" in time_part:
         return ": no seconds"
     return ""
-
-
-class Duration(fields.String):
-    """A `before` duration; loads as given, in upper case."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        parse_duration(value)
-        return value.upper()
-
-
-@functools.cache
-def reminder_schema() -> type[Schema]:
-    # Built on first use, not at import: schemas.py, which holds UTCDateTime, will
-    # import this module for its Reminders field.
-    from ..core.fields import UTCDateTime
-
-    class ReminderSchema(Schema):
-        """One reminder: exactly one of `before` or `at`."""
-
-        before = Duration(metadata={"description": "before the due date, e.g. PT15M"})
-        at = UTCDateTime(metadata={"description": "a fixed instant"})
-        remind_at = UTCDateTime(dump_only=True)
-
-        @validates_schema
-        def one_of_before_or_at(self, data, **kwargs):
-            if len(data) != 1:
-                raise ValidationError("Give exactly one of `before` or `at`.")
-
-    return ReminderSchema
-
-
-class Reminders(fields.List):
-    """A task's `reminders`: up to 5 ReminderSchema objects."""
-
-    def __init__(self, **kwargs):
-        super().__init__(
-            fields.Nested(reminder_schema()),
-            validate=validate.Length(
-                max=MAX_REMINDERS, error=f"At most {MAX_REMINDERS} reminders."
-            ),
-            **kwargs,
-        )
 
 
 def _instant(value: datetime | str) -> datetime:

@@ -15,8 +15,9 @@ from ..core.fields import (
     UTCDateTime,
     rfc3339,
 )
-from ..recurrence.rules import Recurrence, public_recurrence
-from ..reminders.rules import Reminders
+from ..recurrence.dates import public_recurrence
+from ..recurrence.schemas import Recurrence
+from ..reminders.schemas import Reminders
 from .models import DEFAULT_PRIORITY, PRIORITIES, STATUSES, Task
 
 READ_ONLY_FIELDS = (
