@@ -77,8 +77,8 @@ def test_a_row_read_for_a_response_dumps_as_its_task_does(app, task):
     same task must come out the same either way."""
     from sqlalchemy import select
 
-    from taskapi.core import scope
     from taskapi.core.db import Session
+    from taskapi.tasks import lookup as scope
 
     task.user_id = f"serialisation-{uuid.uuid4()}"
     with app.app_context():

@@ -37,9 +37,9 @@ from werkzeug.exceptions import Gone
 
 from ..core.db import Session, dialect_name
 from ..core.errors import invalid
-from ..core.scope import LISTS, TASKS, task_columns
-from ..lists.models import TaskList
-from ..tasks.models import Task
+from ..core.scope import of_user
+from ..lists.models import LISTS, TaskList
+from ..tasks.models import TASKS, Task, task_columns
 from .models import ChangeCounter, SyncState
 
 CURSOR_NOT_OURS = "Not a cursor this API handed out: sync again without one."
@@ -155,7 +155,7 @@ class Page(NamedTuple):
 def _conditions(user_id: str, columns, cursor: Cursor, phase: int) -> list:
     """This user's rows of one table that the page may hold (both deleted and live:
     soft-deleted rows are the tombstones)."""
-    conditions = [columns.user_id == user_id]
+    conditions = [*of_user(user_id, columns)]
     if cursor.since is None:
         conditions.append(columns.deleted_at.is_(None))  # a first sync: what is live
     else:

@@ -32,3 +32,7 @@ class TaskList(Base):
         live_index("ix_lists_user_name", "user_id", "name_key", unique=True),
         live_index("ix_lists_user_created", "user_id", "created_at", "id"),
     )
+
+
+LISTS = TaskList.__table__.c  # for statements that load rows, not objects
+LIST_NOT_FOUND = "List not found."

@@ -1,4 +1,6 @@
-"""Reading and writing a user's lists, scoped by `owned_list()` (scope.py)."""
+"""Reading and writing a user's lists, scoped by core/scope.py's `owned()`."""
+
+import uuid
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -7,11 +9,15 @@ from werkzeug.exceptions import Conflict, NotFound
 from ..core.columns import utcnow
 from ..core.db import Session, begin_transaction, lock_for_transaction
 from ..core.etags import IfMatch
-from ..core.scope import LIST_NOT_FOUND, TASKS, list_uuid, owned, owned_list
-from ..tasks.models import Task
-from .models import TaskList
+from ..core.scope import owned, uuid_or_404
+from ..tasks.models import TASKS, Task
+from .models import LIST_NOT_FOUND, TaskList
 
 MAX_LISTS = 200
+
+
+def list_uuid(list_id: str) -> uuid.UUID:
+    return uuid_or_404(list_id, LIST_NOT_FOUND)
 
 
 def name_key(name: str) -> str:
@@ -23,14 +29,16 @@ def name_key(name: str) -> str:
 def get_lists(user_id: str) -> list[TaskList]:
     return Session.scalars(
         select(TaskList)
-        .where(*owned_list(user_id))
+        .where(*owned(user_id, TaskList))
         .order_by(TaskList.created_at, TaskList.id)
     ).all()
 
 
 def get_list(user_id: str, list_id: str) -> TaskList:
     found = Session.scalars(
-        select(TaskList).where(*owned_list(user_id), TaskList.id == list_uuid(list_id))
+        select(TaskList).where(
+            *owned(user_id, TaskList), TaskList.id == list_uuid(list_id)
+        )
     ).one_or_none()
     if found is None:
         raise NotFound(LIST_NOT_FOUND)
@@ -42,7 +50,9 @@ def _duplicate_name():
 
 
 def _name_taken(user_id: str, key: str, other_than=None) -> bool:
-    same = select(TaskList.id).where(*owned_list(user_id), TaskList.name_key == key)
+    same = select(TaskList.id).where(
+        *owned(user_id, TaskList), TaskList.name_key == key
+    )
     if other_than is not None:
         same = same.where(TaskList.id != other_than)
     return Session.execute(same.limit(1)).first() is not None
@@ -64,7 +74,7 @@ def create_list(user_id: str, fields: dict) -> TaskList:
     begin_transaction()
     lock_for_transaction(f"lists:{user_id}")
     count = Session.execute(
-        select(func.count()).select_from(TaskList).where(*owned_list(user_id))
+        select(func.count()).select_from(TaskList).where(*owned(user_id, TaskList))
     ).scalar()
     if count >= MAX_LISTS:
         raise Conflict(f"At most {MAX_LISTS} lists per user: delete one first.")
@@ -92,7 +102,7 @@ def _locked_list(user_id: str, list_id: str, if_match: IfMatch | None) -> TaskLi
     begin_transaction()
     found = Session.scalars(
         select(TaskList)
-        .where(*owned_list(user_id), TaskList.id == list_uuid(list_id))
+        .where(*owned(user_id, TaskList), TaskList.id == list_uuid(list_id))
         .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).one_or_none()

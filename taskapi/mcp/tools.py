@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 from mcp_types import ToolAnnotations
 
-from ..core import scope
 from ..lists import service as list_queries
 from ..lists.schemas import ListSchema
-from ..tasks import completion, listing
+from ..tasks import completion, listing, lookup
 from ..tasks import service as task_queries
 from ..tasks.schemas import (
     TaskCreateSchema,
@@ -103,7 +102,7 @@ def list_tasks(user, arguments):
 
 
 def get_task(user, arguments):
-    task = _dump(scope.get_task(user, _task_id(arguments)))
+    task = _dump(lookup.get_task(user, _task_id(arguments)))
     return f"Task {task['id']}: {task['title']} ({task['status']})", task
 
 

@@ -12,11 +12,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..core.columns import utcnow
 from ..core.db import Session
 from ..core.errors import invalid
-from ..core.scope import TASKS, owned
+from ..core.scope import of_user, owned
 from ..reminders.rules import carried, stored
 from ..reminders.service import write_reminders
 from ..tasks import ordering
-from ..tasks.models import Task
+from ..tasks.models import TASKS, Task
 from .dates import next_occurrence, public_recurrence
 
 NEEDS_DUE_DATE = "A recurring task needs a due_date."
@@ -98,7 +98,7 @@ def _create_next(user_id: str, task: Task) -> None:
     shift = due - task.due_date
     subtasks = Session.scalars(
         select(Task)
-        .where(*owned(user_id), Task.parent_id == task.id)
+        .where(*owned(user_id, Task), Task.parent_id == task.id)
         .order_by(Task.position, Task.id)
     ).all()
     for subtask in subtasks:
@@ -140,7 +140,7 @@ def _untouched(user_id: str, next_task) -> bool:
     changed = Session.execute(
         select(TASKS.id)
         .where(
-            TASKS.user_id == user_id,
+            *of_user(user_id, TASKS),
             TASKS.parent_id == next_task.id,
             or_(
                 TASKS.version != 1,

@@ -30,3 +30,6 @@ class Reminder(Base):
         Index("ix_reminders_remind_at", "remind_at"),
         Index("ix_reminders_task", "task_id"),
     )
+
+
+REMINDERS = Reminder.__table__.c  # for statements that load rows, not objects

@@ -6,9 +6,9 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select
 
 from ..core.db import Session
-from ..core.scope import REMINDERS, TASKS, owned, owned_reminders
-from ..tasks.models import Task
-from .models import Reminder
+from ..core.scope import of_user, owned
+from ..tasks.models import TASKS, Task
+from .models import REMINDERS, Reminder
 from .rules import instants
 
 
@@ -17,7 +17,7 @@ def write_reminders(user_id: str, task_id: uuid.UUID, reminders: list, new: bool
     if not new:
         Session.execute(
             delete(Reminder.__table__).where(
-                *owned_reminders(user_id), REMINDERS.task_id == task_id
+                *of_user(user_id, REMINDERS), REMINDERS.task_id == task_id
             )
         )
     rows = [
@@ -42,7 +42,7 @@ def due_reminders(user_id: str, after: datetime, before: datetime) -> list:
         .select_from(Reminder.__table__)
         .join(Task.__table__, TASKS.id == REMINDERS.task_id)
         .where(
-            *owned_reminders(user_id),
+            *of_user(user_id, REMINDERS),
             REMINDERS.remind_at >= after,
             REMINDERS.remind_at < before,
             *owned(user_id, TASKS),

@@ -10,10 +10,11 @@ from ..core.db import Session
 from ..core.errors import too_busy
 from ..core.etags import IfMatch
 from ..core.prepared import prepared
-from ..core.scope import TASK_ID, TASKS, USER_ID, owned, task_columns, task_uuid
+from ..core.scope import USER_ID, owned
 from ..recurrence.occurrences import follow_status_change
 from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, read_for_write
-from .models import Task
+from .lookup import TASK_ID, task_uuid
+from .models import TASKS, Task, task_columns
 
 
 def new_status(task: Task, fields: dict) -> str:

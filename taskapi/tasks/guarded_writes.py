@@ -10,7 +10,8 @@ from werkzeug.exceptions import NotFound
 
 from ..core.db import Session, begin_transaction
 from ..core.etags import IfMatch
-from ..core.scope import TASK_NOT_FOUND, owned, task_uuid
+from ..core.scope import owned
+from .lookup import TASK_NOT_FOUND, task_uuid
 from .models import Task
 
 MAX_WRITE_ATTEMPTS = 5
@@ -21,7 +22,7 @@ def locked_task(user_id: str, task_id: str, if_match: IfMatch | None) -> Task:
     ends; 404 if it is not the user's, 412 if If-Match does not match it."""
     task = Session.scalars(
         select(Task)
-        .where(*owned(user_id), Task.id == task_uuid(task_id))
+        .where(*owned(user_id, Task), Task.id == task_uuid(task_id))
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one_or_none()
@@ -45,7 +46,7 @@ def guarded_update(task: Task, **values) -> Task | None:
     guarded = (
         update(Task)
         .where(
-            *owned(task.user_id),
+            *owned(task.user_id, Task),
             Task.id == task.id,
             Task.version == task.version,
         )

@@ -18,6 +18,7 @@ from werkzeug.exceptions import Conflict, ServiceUnavailable
 from ..core.columns import utcnow
 from ..core.db import Session, begin_transaction, dialect_name
 from ..core.etags import etag_of
+from ..core.scope import of_user
 from . import service as task_queries
 from .models import IdempotencyKey
 from .schemas import TaskSchema
@@ -79,7 +80,7 @@ def create_task_once(user_id: str, key: str, fields: dict) -> Row | Replay:
     request_fingerprint = fingerprint(fields)
     for _attempt in range(CLAIM_ATTEMPTS):
         begin_transaction()  # the task and the claim commit together, or neither
-        _delete_expired(IdempotencyKey.user_id == user_id)
+        _delete_expired(*of_user(user_id, IdempotencyKey))
         task = task_queries.add_task(user_id, fields)
         claim = _insert().values(
             user_id=user_id,

@@ -1,5 +1,5 @@
 """The listing: one page of a user's tasks, filtered and sorted, and how many match,
-in one statement. Scoped to the user by scope.owned(), as every task query is.
+in one statement. Scoped to the user by core/scope.py's owned(), as every task query is.
 """
 
 import functools
@@ -24,25 +24,19 @@ from ..core.db import Session, dialect_name
 from ..core.errors import invalid
 from ..core.fields import QueryReference
 from ..core.prepared import prepared
-from ..core.scope import (
-    LIST_NOT_FOUND,
-    LISTS,
-    TASK_NOT_FOUND,
-    TASKS,
-    owned,
-    owned_list,
-    task_columns,
-)
-from .models import PRIORITY_RANK, Task, TaskCount
+from ..core.scope import of_user, owned
+from ..lists.models import LIST_NOT_FOUND, LISTS
+from .lookup import TASK_NOT_FOUND
+from .models import PRIORITY_RANK, TASKS, Task, TaskCount, task_columns
 from .schemas import TaskQuerySchema
 
 # Built on the tables' columns, not the ORM entities: a statement without ORM
-# entities skips the ORM's compile and load steps (see scope.task_columns).
+# entities skips the ORM's compile and load steps (see models.task_columns).
 COUNTS = TaskCount.__table__.c
 
 
 class TaskPage(NamedTuple):
-    tasks: list[Row]  # with Task's attribute names: see scope.task_columns
+    tasks: list[Row]  # with Task's attribute names: see models.task_columns
     total: int  # tasks matching the filters, on every page
 
 
@@ -99,7 +93,7 @@ def _total(user_id, conditions: list, dialect: str, unfiltered: bool):
     triggers), so the total of a long list costs no more than of a short one.
     """
     if dialect == "postgresql" and unfiltered:
-        live = select(COUNTS.live).where(COUNTS.user_id == user_id)
+        live = select(COUNTS.live).where(*of_user(user_id, COUNTS))
         total = func.coalesce(live.scalar_subquery(), 0)
         return select(total.label("total")).subquery("counted")
     return (
@@ -168,7 +162,7 @@ def _references(user_id: str, query: dict) -> list:
     checks = []
     if query.get("list_id") not in (None, QueryReference.NONE):
         named = LISTS.id == query["list_id"]
-        found = exists().where(*owned_list(user_id, LISTS), named)
+        found = exists().where(*owned(user_id, LISTS), named)
         checks.append(found.label("found_list_id"))
     if query.get("parent_id") not in (None, QueryReference.NONE):
         parents = Task.__table__.alias("parents")

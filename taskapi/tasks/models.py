@@ -206,3 +206,18 @@ class TaskCount(Base):
 
     user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     live: Mapped[int]
+
+
+# The table's columns: statements on them, rather than on the Task entity, skip
+# the ORM's compile and load steps (see task_columns).
+TASKS = Task.__table__.c
+# (attribute name, column) of every mapped column: `priority_rank` is column `priority`
+TASK_COLUMNS = [(prop.key, prop.columns[0]) for prop in Task.__mapper__.column_attrs]
+
+
+def task_columns(columns=TASKS) -> list:
+    """A task's columns named as Task's attributes, for reads that need no ORM
+    object: such a row is serialised and tagged (ETag) as a Task is, and costs
+    no ORM loading. `columns`: the table's, or a subquery's selecting the whole
+    table."""
+    return [columns[column.name].label(key) for key, column in TASK_COLUMNS]

@@ -1,4 +1,5 @@
-"""Manual order: a task's place among its siblings, and the move.
+"""Manual order: a task's place among its siblings (the position a new task gets,
+after the last of them), and the move.
 
 A position is a fractional-indexing key (the `fractional-indexing` package:
 base-62 digits in ASCII order, so byte order is the order); siblings sort by
@@ -12,6 +13,7 @@ scoped advisory lock, taken before any row lock: a renumbering then never waits
 for a row that a mover of the same group holds.
 """
 
+import functools
 from typing import NamedTuple
 
 from fractional_indexing import generate_key_between, generate_n_keys_between
@@ -21,9 +23,11 @@ from ..core.columns import utcnow
 from ..core.db import Session, begin_transaction, lock_for_transaction
 from ..core.errors import invalid, too_busy
 from ..core.etags import IfMatch
-from ..core.scope import TASKS, USER_ID, get_task, owned, siblings
+from ..core.prepared import prepared
+from ..core.scope import USER_ID, owned
 from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, locked_task
-from .models import Task
+from .lookup import LIST_ID, PARENT_ID, get_task
+from .models import TASKS, Task
 from .subtasks import Place, move_subtasks, resolve_place
 
 MAX_KEY_LENGTH = 50
@@ -33,6 +37,50 @@ NOT_A_SIBLING = "Task not found among the siblings at the destination."
 class Sibling(NamedTuple):
     id: object
     position: str
+
+
+def siblings(user_id: str, list_id, parent_id, tasks=TASKS):
+    """The WHERE clause of a sibling group, the tasks one manual order ranks: a
+    parent's subtasks (always in its list), or the top level of a list (None:
+    the inbox)."""
+    if parent_id is not None:
+        return (*owned(user_id, tasks), tasks.parent_id == parent_id)
+    in_list = tasks.list_id.is_(None) if list_id is None else tasks.list_id == list_id
+    return (*owned(user_id, tasks), in_list, tasks.parent_id.is_(None))
+
+
+@functools.lru_cache(maxsize=4)
+def _last_position_statement(in_a_list: bool, a_subtask: bool):
+    group = siblings(
+        USER_ID, LIST_ID if in_a_list else None, PARENT_ID if a_subtask else None
+    )
+    return prepared(
+        select(TASKS.position)
+        .where(*group)
+        .order_by(TASKS.position.desc(), TASKS.id.desc())
+        .limit(1)
+    )
+
+
+def position_after_last(user_id: str, place: Place) -> str:
+    """The position that puts a task after every sibling of `place`.
+
+    Not serialised with moves (ordering.py): two tasks appended at once may get
+    one position (the id then orders them, and the next move between them
+    renumbers), and a renumbering keeps its group's last position, so what is
+    appended after it meanwhile still comes last."""
+    statement = _last_position_statement(
+        place.list_id is not None, place.parent_id is not None
+    )
+    last = Session.execute(
+        statement,
+        {
+            "owner_id": user_id,
+            "list_uuid": place.list_id,
+            "parent_uuid": place.parent_id,
+        },
+    ).scalar()
+    return generate_key_between(last, None)
 
 
 def _lock_group(user_id: str, place: Place) -> None:

@@ -116,7 +116,7 @@ class TaskSchema(ma.Schema):
     # Written out: marshmallow's walk over the fields is several times slower
     # on a page of tasks (bench/seams.py).
     def _serialize(self, obj, *, many=False):
-        """The fields above for a Task or a row of scope.task_columns(), as
+        """The fields above for a Task or a row of models.task_columns(), as
         marshmallow writes them for a Task (tests/test_serialisation.py)."""
         if many and obj is not None:
             return [self._serialize(item) for item in obj]

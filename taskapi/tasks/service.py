@@ -1,4 +1,4 @@
-"""Creating, changing and deleting tasks, each scoped to its user (scope.py);
+"""Creating, changing and deleting tasks, each scoped to its user (core/scope.py);
 completion is in completion.py, moves in ordering.py."""
 
 import uuid
@@ -13,15 +13,7 @@ from ..core.db import Session, begin_transaction
 from ..core.errors import too_busy
 from ..core.etags import IfMatch
 from ..core.prepared import prepared
-from ..core.scope import (
-    TASK_ID,
-    TASK_NOT_FOUND,
-    TASKS,
-    USER_ID,
-    owned,
-    task_columns,
-    task_uuid,
-)
+from ..core.scope import USER_ID, owned
 from ..lists.models import TaskList
 from ..recurrence.occurrences import (
     check_recurrence,
@@ -33,14 +25,10 @@ from ..reminders.models import Reminder
 from ..reminders.service import write_reminders
 from .completion import new_status
 from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, read_for_write
-from .models import PRIORITY_RANK, Task
-from .subtasks import (
-    Place,
-    move_subtasks,
-    places_anything,
-    position_after_last,
-    resolve_place,
-)
+from .lookup import TASK_ID, TASK_NOT_FOUND, task_uuid
+from .models import PRIORITY_RANK, TASKS, Task, task_columns
+from .ordering import position_after_last
+from .subtasks import Place, move_subtasks, places_anything, resolve_place
 
 _INSERT = prepared(insert(Task.__table__).returning(*task_columns()))
 

@@ -1,30 +1,18 @@
-"""A task's place: its list and parent (the subtask rules, every reference
-checked and held locked), and its position after the last of its siblings."""
+"""A task's place: its list and its parent (the subtask rules), every reference
+checked and held locked until the write commits. Its position among the
+siblings there is ordering.py's."""
 
-import functools
 import uuid
 from typing import NamedTuple
 
-from fractional_indexing import generate_key_between
 from sqlalchemy import Row, exists, select, update
 
 from ..core.db import Session
 from ..core.errors import invalid, too_busy
-from ..core.prepared import prepared
-from ..core.scope import (
-    LIST_ID,
-    LIST_NOT_FOUND,
-    LISTS,
-    PARENT_ID,
-    TASK_ID,
-    TASK_NOT_FOUND,
-    TASKS,
-    USER_ID,
-    owned,
-    owned_list,
-    siblings,
-)
-from .models import Task
+from ..core.scope import USER_ID, owned
+from ..lists.models import LIST_NOT_FOUND, LISTS
+from .lookup import LIST_ID, PARENT_ID, TASK_ID, TASK_NOT_FOUND
+from .models import TASKS, Task
 
 
 class Place(NamedTuple):
@@ -32,41 +20,7 @@ class Place(NamedTuple):
     parent_id: uuid.UUID | None
 
 
-@functools.lru_cache(maxsize=4)
-def _last_position_statement(in_a_list: bool, a_subtask: bool):
-    group = siblings(
-        USER_ID, LIST_ID if in_a_list else None, PARENT_ID if a_subtask else None
-    )
-    return prepared(
-        select(TASKS.position)
-        .where(*group)
-        .order_by(TASKS.position.desc(), TASKS.id.desc())
-        .limit(1)
-    )
-
-
-def position_after_last(user_id: str, place: Place) -> str:
-    """The position that puts a task after every sibling of `place`.
-
-    Not serialised with moves (ordering.py): two tasks appended at once may get
-    one position (the id then orders them, and the next move between them
-    renumbers), and a renumbering keeps its group's last position, so what is
-    appended after it meanwhile still comes last."""
-    statement = _last_position_statement(
-        place.list_id is not None, place.parent_id is not None
-    )
-    last = Session.execute(
-        statement,
-        {
-            "owner_id": user_id,
-            "list_uuid": place.list_id,
-            "parent_uuid": place.parent_id,
-        },
-    ).scalar()
-    return generate_key_between(last, None)
-
-
-_SHARED_LIST = select(LISTS.id).where(*owned_list(USER_ID, LISTS), LISTS.id == LIST_ID)
+_SHARED_LIST = select(LISTS.id).where(*owned(USER_ID, LISTS), LISTS.id == LIST_ID)
 _SHARED_PARENT = select(TASKS.list_id, TASKS.parent_id).where(
     *owned(USER_ID, TASKS), TASKS.id == PARENT_ID
 )

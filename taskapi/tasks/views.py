@@ -8,11 +8,10 @@ see routes.py).
 from flask import g, request
 from flask.views import MethodView
 
-from ..core import scope
 from ..core.etags import etag_of, if_match, not_modified
 from ..core.pagination import PAGINATION_HEADERS, pagination_headers
 from ..core.routes import STRING, UserBlueprint
-from . import completion, idempotency, listing, ordering
+from . import completion, idempotency, listing, lookup, ordering
 from . import service as task_queries
 from .schemas import (
     CompletionSchema,
@@ -67,7 +66,7 @@ class TaskById(MethodView):
     @doc_errors(404)
     def get(self, task_id):
         """Get a task"""
-        task = scope.get_task(g.user_id, task_id)
+        task = lookup.get_task(g.user_id, task_id)
         unchanged = not_modified(task)
         if unchanged is not None:
             return unchanged

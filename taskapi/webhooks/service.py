@@ -4,7 +4,6 @@ events) and by the worker (reminder.due); webhook_worker.py delivers them."""
 
 import base64
 import secrets
-import uuid
 
 from flask import current_app
 from sqlalchemy import delete, func, select
@@ -12,6 +11,7 @@ from werkzeug.exceptions import Conflict, NotFound
 
 from ..core.db import Session, begin_transaction, lock_for_transaction
 from ..core.errors import invalid
+from ..core.scope import of_user, uuid_or_404
 from .models import Webhook, WebhookDelivery
 from .urls import RefusedURL, public_addresses
 
@@ -25,11 +25,6 @@ EVENT_TYPES = (
 MAX_WEBHOOKS = 10
 DELIVERIES_SHOWN = 50
 WEBHOOK_NOT_FOUND = "Webhook not found."
-
-
-def owned_webhook(user_id: str, webhooks=Webhook):
-    """The WHERE clause of every webhook query: this user's."""
-    return (webhooks.user_id == user_id,)
 
 
 def new_secret() -> str:
@@ -53,7 +48,7 @@ def create_webhook(user_id: str, fields: dict) -> Webhook:
     begin_transaction()
     lock_for_transaction(f"webhooks:{user_id}")
     count = Session.execute(
-        select(func.count()).select_from(Webhook).where(*owned_webhook(user_id))
+        select(func.count()).select_from(Webhook).where(*of_user(user_id, Webhook))
     ).scalar()
     if count >= MAX_WEBHOOKS:
         raise Conflict(f"At most {MAX_WEBHOOKS} webhooks per user: delete one first.")
@@ -71,21 +66,15 @@ def create_webhook(user_id: str, fields: dict) -> Webhook:
 def get_webhooks(user_id: str) -> list[Webhook]:
     return Session.scalars(
         select(Webhook)
-        .where(*owned_webhook(user_id))
+        .where(*of_user(user_id, Webhook))
         .order_by(Webhook.created_at, Webhook.id)
     ).all()
 
 
-def _webhook_uuid(webhook_id: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(webhook_id)
-    except ValueError:
-        raise NotFound(WEBHOOK_NOT_FOUND) from None
-
-
 def get_webhook(user_id: str, webhook_id: str, *, for_update=False) -> Webhook:
     statement = select(Webhook).where(
-        *owned_webhook(user_id), Webhook.id == _webhook_uuid(webhook_id)
+        *of_user(user_id, Webhook),
+        Webhook.id == uuid_or_404(webhook_id, WEBHOOK_NOT_FOUND),
     )
     if for_update:  # held until the transaction ends: the worker waits
         statement = statement.with_for_update()

@@ -23,7 +23,7 @@ from standardwebhooks import Webhook as Signer
 
 from ..core.db import UTCDateTime, get_engine
 from ..core.fields import rfc3339 as _rfc3339
-from ..core.scope import _TASK_COLUMNS
+from ..tasks.models import TASK_COLUMNS as _TASK_COLUMNS
 from ..tasks.models import Task
 from ..tasks.schemas import TaskSchema
 from .urls import RefusedURL, pinned_request, public_addresses
