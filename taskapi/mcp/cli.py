@@ -1,0 +1,33 @@
+"""flask mcp-stdio: the MCP tools over stdio, for a local agent."""
+
+import click
+from flask.cli import with_appcontext
+
+from ..auth.bearer import MAX_USER_ID_LENGTH
+
+
+@click.command("mcp-stdio")
+@click.option("--user", "user_id", required=True, help="The user the tools act for.")
+@with_appcontext
+def mcp_stdio(user_id):
+    """Serve the MCP tools over stdio for a local agent, acting for --user."""
+    from flask import current_app
+
+    from .server import build_server
+
+    if not 0 < len(user_id) <= MAX_USER_ID_LENGTH:
+        raise click.BadParameter(f"must be 1-{MAX_USER_ID_LENGTH} characters")
+    import anyio
+    from mcp.server.stdio import stdio_server
+
+    app = current_app._get_current_object()
+    server = build_server(app, stdio_user=user_id)
+
+    async def serve():
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+
+    anyio.run(serve)
+
+
+COMMANDS = (mcp_stdio,)
