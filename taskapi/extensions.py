@@ -5,7 +5,6 @@ from flask_cors import CORS
 from flask_jwt_extended import JWTManager
 
 from .core.errors import ErrorSchema, http_error
-from .core.jsonio import Parser
 
 
 class Api(flask_smorest.Api):
@@ -15,12 +14,6 @@ class Api(flask_smorest.Api):
 
     def handle_http_exception(self, error):
         return http_error(error)
-
-
-class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint reading bodies by the contract's rules."""
-
-    ARGUMENTS_PARSER = Parser()
 
 
 api = Api()

@@ -4,12 +4,21 @@
 
 from http import HTTPStatus
 
+import flask_smorest
 from flask import g
 
-from ..extensions import Blueprint
-from ..web.docs import BEARER_AUTH
+from .jsonio import Parser
 
 STRING = {"schema": {"type": "string"}}
+# The OpenAPI security scheme of every protected route (web/docs.py declares it).
+SECURITY_SCHEME = "bearerAuth"
+BEARER_AUTH = [{SECURITY_SCHEME: []}]
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint reading bodies by the contract's rules."""
+
+    ARGUMENTS_PARSER = Parser()
 
 
 def _set_aside_path_user(_endpoint, values):

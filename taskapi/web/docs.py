@@ -11,10 +11,9 @@ from pathlib import Path
 import swagger_ui_bundle
 from flask import Blueprint, send_from_directory
 
+from ..core.routes import SECURITY_SCHEME
 from ..extensions import api
 
-SECURITY_SCHEME = "bearerAuth"
-BEARER_AUTH = [{SECURITY_SCHEME: []}]
 REDOC_DIR = Path(__file__).resolve().parent.parent / "static" / "redoc"
 ASSETS_MAX_AGE = 24 * 3600
 

@@ -4,7 +4,7 @@ from flask.views import MethodView
 from sqlalchemy import text
 
 from ..core.db import Session
-from ..extensions import Blueprint
+from ..core.routes import Blueprint
 
 blp = Blueprint(
     "health",
