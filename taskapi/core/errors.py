@@ -48,7 +48,9 @@ def invalid(field: str, message: str, location: str = "json"):
     return error
 
 
-def error_response(status: int, detail: str, errors=None, headers=None):
+def error_body(status: int, detail: str, errors=None) -> dict:
+    """The contract's error body: every error answer is built here, whoever
+    sends it (the views, the MCP tools, the gunicorn worker)."""
     body = {
         "status": status,
         "title": HTTP_STATUS_CODES.get(status, "Error"),
@@ -56,7 +58,11 @@ def error_response(status: int, detail: str, errors=None, headers=None):
     }
     if errors is not None:
         body["errors"] = errors
-    response = jsonify(body)
+    return body
+
+
+def error_response(status: int, detail: str, errors=None, headers=None):
+    response = jsonify(error_body(status, detail, errors))
     response.status_code = status
     if headers:
         response.headers.update(headers)

@@ -55,3 +55,16 @@ def not_modified(task):
     if value and parse_etags(value).contains_weak(_opaque_tag(task)):
         return current_app.response_class(status=304, headers={"ETag": etag_of(task)})
     return None
+
+
+def tagged(found):
+    """A view's answer: what it found or wrote (a task, list or webhook), with
+    its ETag header."""
+    return found, {"ETag": etag_of(found)}
+
+
+def conditional_get(found):
+    """What a GET of one task, list or webhook answers: 304 when If-None-Match
+    names its current tag, else it, tagged."""
+    unchanged = not_modified(found)
+    return tagged(found) if unchanged is None else unchanged

@@ -2,6 +2,7 @@
 /api/<user_id>/... (the path must name the token's user, else 403) and at
 /api/... (the user comes from the token alone), with its errors documented."""
 
+import functools
 from http import HTTPStatus
 
 import flask_smorest
@@ -19,6 +20,19 @@ class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint reading bodies by the contract's rules."""
 
     ARGUMENTS_PARSER = Parser()
+
+
+def same_as(method, summary: str):
+    """A view method again, under another docstring (its OpenAPI summary): for
+    an HTTP method that does exactly what another does (PATCH as PUT), with the
+    same arguments, response and errors documented."""
+
+    @functools.wraps(method)
+    def again(*args, **kwargs):
+        return method(*args, **kwargs)
+
+    again.__doc__ = summary
+    return again
 
 
 def _set_aside_path_user(_endpoint, values):

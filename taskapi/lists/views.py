@@ -7,8 +7,8 @@ Deleting a list soft-deletes the tasks in it.
 from flask import g, request
 from flask.views import MethodView
 
-from ..core.etags import etag_of, if_match, not_modified
-from ..core.routes import STRING, UserBlueprint
+from ..core.etags import conditional_get, etag_of, if_match, tagged
+from ..core.routes import STRING, UserBlueprint, same_as
 from . import service as list_queries
 from .schemas import ListCreateSchema, ListSchema, ListUpdateSchema
 
@@ -46,11 +46,7 @@ class ListById(MethodView):
     @doc_errors(404)
     def get(self, list_id):
         """Get a list"""
-        found = list_queries.get_list(g.user_id, list_id)
-        unchanged = not_modified(found)
-        if unchanged is not None:
-            return unchanged
-        return found, {"ETag": etag_of(found)}
+        return conditional_get(list_queries.get_list(g.user_id, list_id))
 
     @blp.arguments(ListUpdateSchema())
     @blp.response(200, ListSchema, headers={"ETag": STRING})
@@ -58,17 +54,9 @@ class ListById(MethodView):
     @doc_errors(400, 404, 412, 413, 415)
     def put(self, fields, list_id):
         """Rename a list"""
-        updated = list_queries.update_list(g.user_id, list_id, fields, if_match())
-        return updated, {"ETag": etag_of(updated)}
+        return tagged(list_queries.update_list(g.user_id, list_id, fields, if_match()))
 
-    @blp.arguments(ListUpdateSchema())
-    @blp.response(200, ListSchema, headers={"ETag": STRING})
-    @blp.alt_response(409, description="Another list has this name")
-    @doc_errors(400, 404, 412, 413, 415)
-    def patch(self, fields, list_id):
-        """Rename a list (same as PUT)"""
-        updated = list_queries.update_list(g.user_id, list_id, fields, if_match())
-        return updated, {"ETag": etag_of(updated)}
+    patch = same_as(put, "Rename a list (same as PUT)")
 
     @blp.response(204)
     @doc_errors(404, 412)

@@ -10,7 +10,7 @@ from mcp_types import CallToolResult, ListToolsResult, TextContent, Tool
 from werkzeug.exceptions import HTTPException
 
 from ..core.db import Session
-from ..core.errors import http_error
+from ..core.errors import error_body, http_error
 from .tools import TOOLS, ToolFailure, invalid
 
 USER_HEADER = "X-Taskapi-Verified-User"  # set by mcp_bridge, never by clients
@@ -49,23 +49,18 @@ def call(app, name: str, arguments: dict | None, verified: str | None):
             spec = TOOLS.get(name)
             if spec is None:
                 detail = f"No tool {name!r}."
-                raise ToolFailure(
-                    {"status": 404, "title": "Not Found", "detail": detail}
-                )
+                raise ToolFailure(error_body(404, detail))
             if not verified:
-                raise ToolFailure(
-                    {"status": 401, "title": "Unauthorized", "detail": "Not signed in."}
-                )
+                raise ToolFailure(error_body(401, "Not signed in."))
             arguments = dict(arguments or {})
             user_id = arguments.pop("user_id", None)
             if user_id is not None and user_id != verified:
                 raise ToolFailure(
-                    {
-                        "status": 403,
-                        "title": "Forbidden",
-                        "detail": "user_id does not name the signed-in user: an "
-                        "agent acts for the user of its token only. Leave it out.",
-                    }
+                    error_body(
+                        403,
+                        "user_id does not name the signed-in user: an agent acts "
+                        "for the user of its token only. Leave it out.",
+                    )
                 )
             g.user_id = verified
             text, structured = spec.work(verified, arguments)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from mcp_types import ToolAnnotations
 
+from ..core.errors import error_body
 from ..lists import service as list_queries
 from ..lists.schemas import ListSchema
 from ..tasks import completion, listing, lookup
@@ -59,14 +60,7 @@ class ToolFailure(Exception):
 
 def invalid(messages, location="json") -> ToolFailure:
     """A 422 as REST answers it, the messages under the REST request's location."""
-    return ToolFailure(
-        {
-            "status": 422,
-            "title": "Unprocessable Entity",
-            "detail": "Validation failed",
-            "errors": {location: messages},
-        }
-    )
+    return ToolFailure(error_body(422, "Validation failed", {location: messages}))
 
 
 def _task_id(arguments: dict) -> str:

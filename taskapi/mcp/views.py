@@ -15,6 +15,7 @@ from a2wsgi import ASGIMiddleware
 from flask import Blueprint, Response, current_app, g, request
 from mcp.server.transport_security import TransportSecuritySettings
 
+from ..core.errors import error_body
 from .server import USER_HEADER, build_server
 
 EXTENSION = "taskapi.mcp"
@@ -96,13 +97,8 @@ def protected_resource_metadata():
     """RFC 9728: this resource, and the authorization server whose tokens it takes."""
     server = current_app.config.get("MCP_AUTHORIZATION_SERVER")
     if not server:
-        return current_app.json.response(
-            {
-                "status": 404,
-                "title": "Not Found",
-                "detail": "No authorization server is configured.",
-            }
-        ), 404
+        body = error_body(404, "No authorization server is configured.")
+        return current_app.json.response(body), 404
     return current_app.json.response(
         {
             "resource": f"{request.host_url}mcp",

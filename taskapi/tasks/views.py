@@ -8,9 +8,9 @@ see routes.py).
 from flask import g, request
 from flask.views import MethodView
 
-from ..core.etags import etag_of, if_match, not_modified
+from ..core.etags import conditional_get, etag_of, if_match, tagged
 from ..core.pagination import PAGINATION_HEADERS, pagination_headers
-from ..core.routes import STRING, UserBlueprint
+from ..core.routes import STRING, UserBlueprint, same_as
 from . import completion, idempotency, listing, lookup, ordering
 from . import service as task_queries
 from .schemas import (
@@ -66,27 +66,16 @@ class TaskById(MethodView):
     @doc_errors(404)
     def get(self, task_id):
         """Get a task"""
-        task = lookup.get_task(g.user_id, task_id)
-        unchanged = not_modified(task)
-        if unchanged is not None:
-            return unchanged
-        return task, {"ETag": etag_of(task)}
+        return conditional_get(lookup.get_task(g.user_id, task_id))
 
     @blp.arguments(TaskUpdateSchema())
     @blp.response(200, TaskSchema, headers={"ETag": STRING})
     @doc_errors(400, 404, 412, 413, 415)
     def put(self, fields, task_id):
         """Update a task: the fields given are applied, the rest are kept"""
-        task = task_queries.update_task(g.user_id, task_id, fields, if_match())
-        return task, {"ETag": etag_of(task)}
+        return tagged(task_queries.update_task(g.user_id, task_id, fields, if_match()))
 
-    @blp.arguments(TaskUpdateSchema())
-    @blp.response(200, TaskSchema, headers={"ETag": STRING})
-    @doc_errors(400, 404, 412, 413, 415)
-    def patch(self, fields, task_id):
-        """Update a task (same as PUT)"""
-        task = task_queries.update_task(g.user_id, task_id, fields, if_match())
-        return task, {"ETag": etag_of(task)}
+    patch = same_as(put, "Update a task (same as PUT)")
 
     @blp.response(204)
     @doc_errors(404, 412)
@@ -102,10 +91,10 @@ class TaskCompletion(MethodView):
     @doc_errors(400, 404, 412, 413, 415)
     def patch(self, body, task_id):
         """Toggle completion (no body), or set it with {"completed": true|false}"""
-        task = completion.set_completed(
-            g.user_id, task_id, body.get("completed"), if_match()
+        completed = body.get("completed")
+        return tagged(
+            completion.set_completed(g.user_id, task_id, completed, if_match())
         )
-        return task, {"ETag": etag_of(task)}
 
 
 @route("/tasks/<task_id>/move", "task_move")
@@ -118,5 +107,4 @@ class TaskMove(MethodView):
 
         Among the siblings of its new place: `list_id` and `parent_id` as given,
         else unchanged."""
-        task = ordering.move_task(g.user_id, task_id, body, if_match())
-        return task, {"ETag": etag_of(task)}
+        return tagged(ordering.move_task(g.user_id, task_id, body, if_match()))

@@ -13,6 +13,7 @@ from gunicorn.http import errors
 from gunicorn.workers.gthread import ThreadWorker
 from werkzeug.http import HTTP_STATUS_CODES
 
+from ..core.errors import error_body
 from .security import JSON_CSP
 
 # The statuses gunicorn gives these refusals (Worker.handle_error); any other
@@ -55,7 +56,7 @@ def refusal_detail(status: int, cfg) -> str:
 
 def refusal_response(status: int, detail: str) -> bytes:
     title = HTTP_STATUS_CODES[status]
-    body = json.dumps({"status": status, "title": title, "detail": detail}).encode()
+    body = json.dumps(error_body(status, detail)).encode()
     head = (
         f"HTTP/1.1 {status} {title}\r\n"
         "Connection: close\r\n"

@@ -4,7 +4,7 @@ due reminders (both route families, as tasks are: routes.py). At most 10 each.""
 from flask import g, request
 from flask.views import MethodView
 
-from ..core.etags import etag_of, if_match, not_modified
+from ..core.etags import conditional_get, etag_of, if_match
 from ..core.routes import STRING, UserBlueprint
 from . import service as webhooks
 from .schemas import (
@@ -49,11 +49,7 @@ class WebhookById(MethodView):
     @doc_errors(404)
     def get(self, webhook_id):
         """Get a webhook"""
-        found = webhooks.get_webhook(g.user_id, webhook_id)
-        unchanged = not_modified(found)
-        if unchanged is not None:
-            return unchanged
-        return found, {"ETag": etag_of(found)}
+        return conditional_get(webhooks.get_webhook(g.user_id, webhook_id))
 
     @blp.response(204)
     @doc_errors(404, 412)
