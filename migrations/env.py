@@ -5,6 +5,9 @@ import pkgutil
 import warnings
 
 from alembic import context
+from alembic_utils.pg_function import PGFunction
+from alembic_utils.pg_trigger import PGTrigger
+from alembic_utils.replaceable_entity import register_entities, registry
 
 import taskapi
 from taskapi.core.db import Base
@@ -12,16 +15,31 @@ from taskapi.core.db import Base
 config = context.config
 
 
-def import_models() -> None:
-    """Every domain's models.py (taskapi/<domain>/models.py), so that
-    Base.metadata holds every table the migrations create."""
+def domain_modules(name: str):
+    """Each domain's module `name` (taskapi/<domain>/<name>.py), imported."""
     for package in pkgutil.iter_modules(taskapi.__path__):
-        name = f"taskapi.{package.name}.models"
-        if package.ispkg and importlib.util.find_spec(name) is not None:
-            importlib.import_module(name)
+        module = f"taskapi.{package.name}.{name}"
+        if package.ispkg and importlib.util.find_spec(module) is not None:
+            yield importlib.import_module(module)
 
 
-import_models()
+# Every domain's models.py, so that Base.metadata holds every table.
+MODELS = list(domain_modules("models"))
+
+
+def register_database_rules(dialect: str) -> set[str]:
+    """Register the trigger functions and triggers each domain defines
+    (taskapi/<domain>/triggers.py) with alembic_utils, so that autogenerate and
+    `db check` compare them with the database; their names. PostgreSQL only:
+    SQLite's own triggers (migration 0008's change counter) cannot be compared."""
+    registry.clear()
+    if dialect != "postgresql":
+        return set()
+    entities = [
+        entity for module in domain_modules("triggers") for entity in module.ENTITIES
+    ]
+    register_entities(entities, entity_types=[PGFunction, PGTrigger])
+    return {f"{entity.schema}.{entity.signature}" for entity in entities}
 
 
 def engine():
@@ -34,12 +52,11 @@ def engine():
 
 
 def object_filters(connection):
-    """What autogenerate and `db check` compare: the models, less what the
-    migrations deliberately leave out here and what Alembic cannot see.
-
-    (The task_counts triggers and their functions are invisible to Alembic and
-    need no filter.)"""
+    """What autogenerate and `db check` compare: the models and the database
+    rules (triggers.py), less what the migrations deliberately leave out here and
+    what Alembic cannot see."""
     dialect = connection.dialect.name
+    rules = register_database_rules(dialect)
     # Read when first needed: a query before the migration's own BEGIN would
     # leave Alembic inside a transaction it does not commit.
     extensions = []
@@ -52,12 +69,16 @@ def object_filters(connection):
 
     def include_name(name, type_, parent_names):
         # A database shared with Better Auth holds its tables too: not ours to drop.
-        return type_ != "table" or name in Base.metadata.tables
+        if type_ == "table":
+            return name in Base.metadata.tables
+        if type_ in ("function", "trigger"):  # the same for its functions
+            return name in rules
+        return True
 
     def include_object(obj, name, type_, reflected, compare_to):
         if reflected:  # in the database only: always a difference
             return True
-        info = obj.info
+        info = getattr(obj, "info", {})  # alembic_utils' entities have none
         if info.get("postgresql_only") and dialect != "postgresql":
             return False
         if info.get("sqlite_only") and dialect != "sqlite":

@@ -127,3 +127,56 @@ def test_tables_of_others_in_the_same_database_are_left_alone(fresh_app, db):
 
     assert result.exit_code == 0, result.output
     assert NO_CHANGES in result.output
+
+
+# The database's rules: each trigger the domains define (taskapi/*/triggers.py)
+DATABASE_TRIGGERS = {
+    "task_counts_insert": "tasks",
+    "task_counts_update": "tasks",
+    "task_counts_delete": "tasks",
+    "task_counts_truncate": "tasks",
+    "tasks_change_xid": "tasks",
+    "lists_change_xid": "lists",
+    "webhook_events_insert": "tasks",
+    "webhook_events_update": "tasks",
+}
+
+
+@pytest.mark.postgres_only
+def test_the_package_defines_every_trigger_the_migrations_create(fresh_app, db):
+    assert db("upgrade").exit_code == 0
+
+    with get_engine(fresh_app).connect() as conn:
+        found = conn.scalars(
+            text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        ).all()
+
+    assert sorted(found) == sorted(DATABASE_TRIGGERS)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("trigger", DATABASE_TRIGGERS)
+def test_check_fails_when_a_trigger_is_missing(fresh_app, db, trigger):
+    assert db("upgrade").exit_code == 0
+    execute(fresh_app, f"DROP TRIGGER {trigger} ON {DATABASE_TRIGGERS[trigger]}")
+
+    result = db("check")
+
+    assert result.exit_code == 1
+    assert "New upgrade operations detected" in result.output
+    assert f"public.{trigger}" in result.output
+
+
+@pytest.mark.postgres_only
+def test_check_fails_when_a_trigger_function_differs(fresh_app, db):
+    assert db("upgrade").exit_code == 0
+    execute(
+        fresh_app,
+        "CREATE OR REPLACE FUNCTION set_change_xid() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN NEW.change_xid := 0; RETURN NEW; END $$",
+    )
+
+    result = db("check")
+
+    assert result.exit_code == 1
+    assert "public.set_change_xid()" in result.output

@@ -1,0 +1,83 @@
+"""The database's own rules for tasks: each user's count of live tasks in
+`task_counts`, kept by statement-level triggers on `tasks` (migration 0003 made
+them), so the unfiltered listing's total is one row read (listing.py).
+
+Registered in migrations/env.py with alembic_utils, so `flask db check` compares
+them with the database: a definition here must equal what the latest migration
+that touched it created (tests/test_migrations.py). To change one, change it here
+and let `flask db revision --autogenerate` write the migration. PostgreSQL only
+(SQLite, for development, counts instead: see models.TaskCount).
+"""
+
+from alembic_utils.pg_function import PGFunction
+from alembic_utils.pg_trigger import PGTrigger
+
+# Statement-level triggers over transition tables: one upsert per user and
+# statement, so a bulk insert of N rows costs one counter update, not N updates of
+# one row (which PostgreSQL makes quadratic within a transaction).
+_UPSERT = """
+    INSERT INTO task_counts (user_id, live)
+    SELECT user_id, sum(delta) FROM ({changes}) AS changes
+    GROUP BY user_id HAVING sum(delta) <> 0 ORDER BY user_id
+    ON CONFLICT (user_id) DO UPDATE SET live = task_counts.live + EXCLUDED.live;
+"""
+_ADDED = "SELECT user_id, 1 AS delta FROM new_rows WHERE deleted_at IS NULL"
+_REMOVED = "SELECT user_id, -1 AS delta FROM old_rows WHERE deleted_at IS NULL"
+
+TASK_COUNTS_APPLY = PGFunction(
+    schema="public",
+    signature="task_counts_apply()",
+    definition=f"""RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN {_UPSERT.format(changes=_ADDED)}
+        ELSIF TG_OP = 'DELETE' THEN {_UPSERT.format(changes=_REMOVED)}
+        ELSE {_UPSERT.format(changes=f"{_ADDED} UNION ALL {_REMOVED}")}
+        END IF;
+        RETURN NULL;
+    END $$""",
+)
+TASK_COUNTS_CLEAR = PGFunction(
+    schema="public",
+    signature="task_counts_clear()",
+    definition="""RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        DELETE FROM task_counts;
+        RETURN NULL;
+    END $$""",
+)
+
+
+def _on_tasks(name: str, definition: str) -> PGTrigger:
+    return PGTrigger(
+        schema="public",
+        signature=name,
+        on_entity="public.tasks",
+        definition=definition,
+    )
+
+
+ENTITIES = [
+    TASK_COUNTS_APPLY,
+    TASK_COUNTS_CLEAR,
+    _on_tasks(
+        "task_counts_insert",
+        "AFTER INSERT ON public.tasks REFERENCING NEW TABLE AS new_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION task_counts_apply()",
+    ),
+    _on_tasks(
+        "task_counts_update",
+        "AFTER UPDATE ON public.tasks "
+        "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION task_counts_apply()",
+    ),
+    _on_tasks(
+        "task_counts_delete",
+        "AFTER DELETE ON public.tasks REFERENCING OLD TABLE AS old_rows "
+        "FOR EACH STATEMENT EXECUTE FUNCTION task_counts_apply()",
+    ),
+    _on_tasks(
+        "task_counts_truncate",
+        "AFTER TRUNCATE ON public.tasks "
+        "FOR EACH STATEMENT EXECUTE FUNCTION task_counts_clear()",
+    ),
+]

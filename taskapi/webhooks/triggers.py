@@ -1,0 +1,74 @@
+"""Which event a task write records: the trigger on `tasks` that writes one outbox
+row (`webhook_events`) per active, subscribed webhook of the task's user, in the
+transaction of the change (migration 0009 made it;
+docs/decisions/0018-webhook-events-by-trigger.md). Every write path is covered, a
+rolled-back change leaves no event, and a user without a webhook costs one index
+probe of `webhooks`. The worker delivers the outbox (worker.py); reminder.due
+events are recorded by reminders/due.py.
+
+Registered in migrations/env.py with alembic_utils, so `flask db check` compares
+it with the database (see tasks/triggers.py). PostgreSQL only: on SQLite, for
+development, webhooks register but hear nothing.
+"""
+
+from alembic_utils.pg_function import PGFunction
+from alembic_utils.pg_trigger import PGTrigger
+
+WEBHOOK_EVENTS_RECORD = PGFunction(
+    schema="public",
+    signature="webhook_events_record()",
+    definition="""RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    kind text;
+BEGIN
+    -- Users without a webhook stop here: one probe of ix_webhooks_user.
+    IF NOT EXISTS (SELECT 1 FROM webhooks AS w
+                   WHERE w.user_id = NEW.user_id AND w.active) THEN
+        RETURN NULL;
+    END IF;
+    -- change_xid is set by the change feed's trigger on every UPDATE, so an
+    -- UPDATE that wrote the values the row had is told apart without it.
+    IF TG_OP = 'UPDATE'
+       AND to_jsonb(OLD) - 'change_xid' = to_jsonb(NEW) - 'change_xid' THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.deleted_at IS NOT NULL THEN
+            RETURN NULL;
+        END IF;
+        kind := 'task.created';
+    ELSIF OLD.deleted_at IS NOT NULL THEN
+        RETURN NULL;  -- a task already deleted changes for nobody
+    ELSIF NEW.deleted_at IS NOT NULL THEN
+        kind := 'task.deleted';
+    ELSIF NEW.status = 'completed' AND OLD.status <> 'completed' THEN
+        kind := 'task.completed';
+    ELSE
+        kind := 'task.updated';
+    END IF;
+    INSERT INTO webhook_events
+        (event_id, webhook_id, task_id, type, task, created_at, attempts,
+         next_attempt_at)
+    SELECT gen_random_uuid(), w.id, NEW.id, kind, to_jsonb(NEW), now(), 0, now()
+    FROM webhooks AS w
+    WHERE w.user_id = NEW.user_id AND w.active AND w.events @> to_jsonb(kind);
+    RETURN NULL;
+END $$""",
+)
+
+
+def _on_tasks(name: str, event: str) -> PGTrigger:
+    return PGTrigger(
+        schema="public",
+        signature=name,
+        on_entity="public.tasks",
+        definition=f"AFTER {event} ON public.tasks "
+        "FOR EACH ROW EXECUTE FUNCTION webhook_events_record()",
+    )
+
+
+ENTITIES = [
+    WEBHOOK_EVENTS_RECORD,
+    _on_tasks("webhook_events_insert", "INSERT"),
+    _on_tasks("webhook_events_update", "UPDATE"),
+]
