@@ -56,7 +56,7 @@ timeout = 30
 graceful_timeout = 20
 # Longer than gunicorn's 2 s, so routers and browsers reuse their connections.
 keepalive = 5
-# The app writes one JSON line per request to stderr (taskapi/logs.py);
+# The app writes one JSON line per request to stderr (taskapi/web/logs.py);
 # gunicorn's own access log would repeat it.
 accesslog = None
 errorlog = "-"

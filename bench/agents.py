@@ -14,7 +14,7 @@ import argparse
 
 from in_process import app_on_fresh_database, median_ms
 
-from tests.helpers import User
+from tests.support.users import User
 
 DATABASE = "taskapi_bench_mcp"
 ACCEPT = {"Accept": "application/json, text/event-stream"}

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from taskapi.config import database_url  # noqa: E402
-from tests.helpers import SECRET  # noqa: E402
+from tests.support.users import SECRET  # noqa: E402
 
 
 def median_ms(call, repeat: int) -> float:

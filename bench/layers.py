@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.test import EnvironBuilder
 
 from taskapi.config import database_url
-from tests.helpers import SECRET, make_token
+from tests.support.users import SECRET, make_token
 
 SCENARIOS = ("list", "get", "create", "toggle")
 USER = "bench-layers"

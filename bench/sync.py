@@ -20,7 +20,8 @@ from datetime import datetime, timedelta, timezone
 
 from in_process import app_on_fresh_database, median_ms
 
-from tests.helpers import User, sent_statements
+from tests.support.sql import sent_statements
+from tests.support.users import User
 
 DATABASE = "taskapi_bench_sync"
 

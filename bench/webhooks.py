@@ -27,7 +27,8 @@ from in_process import app_on_fresh_database
 from sqlalchemy import text
 
 from taskapi.core.db import get_engine
-from tests.helpers import Receiver, User, webhook_worker
+from tests.support.users import User
+from tests.support.webhooks import Receiver, webhook_worker
 
 DATABASE = "taskapi_bench_webhooks"
 

@@ -33,7 +33,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from taskapi.config import database_url  # noqa: E402
-from tests.helpers import SECRET, LiveServer, free_port  # noqa: E402
+from tests.support.servers import LiveServer, free_port  # noqa: E402
+from tests.support.users import SECRET  # noqa: E402
 
 DATABASE = "taskapi_bench_writes"
 

@@ -5,7 +5,7 @@ throwaway server), else a SQLite file; each xdist worker gets its own, migrated
 with Alembic as in production. With TEST_PGBOUNCER_URL too (scripts/test's third
 pass), the app and the servers the tests start reach it through PgBouncer. Users
 get fresh ids, so tests never see each other's tasks. Plain helpers (not fixtures)
-are in tests/helpers.py.
+are in tests/support/, by concern.
 """
 
 import json
@@ -18,24 +18,17 @@ import pytest
 from taskapi import create_app
 from taskapi.config import TestingConfig
 from taskapi.core.db import Session, get_engine
-from tests.helpers import (
-    CHROMEDRIVER,
-    CHROMIUM,
-    CHROMIUM_FLAGS,
-    SECRET,
+from tests.support.browser import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS
+from tests.support.databases import Cluster, own_database, through_the_pooler
+from tests.support.environment import (
     TEST_PGBOUNCER_URL,
-    Cluster,
-    User,
     config_with,
-    gunicorn,
-    gunicorn_server,
-    new_user_id,
+    documented_variables,
     on_postgres,
-    own_database,
     through_pgbouncer,
-    through_the_pooler,
-    werkzeug_server,
 )
+from tests.support.servers import gunicorn, gunicorn_server, werkzeug_server
+from tests.support.users import SECRET, User, new_user_id
 
 
 def pytest_report_header(config):
@@ -58,7 +51,7 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(pytest.mark.skip(reason=reason))
 
 
-BROWSER_TESTS = "tests/test_browser"  # tests/test_browser*.py
+BROWSER_TESTS = "tests/web/test_browser"  # tests/web/test_browser*.py
 
 
 def pytest_xdist_make_scheduler(config, log):
@@ -129,30 +122,16 @@ def gunicorn_url(app, database_uri, tmp_path_factory):
         yield f"http://127.0.0.1:{port}"
 
 
-CONFIG_VARIABLES = (
-    "APP_ENV",
-    "DATABASE_URL",
-    "BETTER_AUTH_SECRET",
-    "JWT_SECRET_KEY",
-    "DATABASE_POOL",
-    "DATABASE_POOL_SIZE",
-    "DATABASE_MAX_OVERFLOW",
-    "CORS_ORIGINS",
-    "FRONTEND_URL",
-    "JWT_ISSUER",
-    "JWT_AUDIENCE",
-    "BETTER_AUTH_DATABASE_URL",
-    "BETTER_AUTH_CHECK_SECONDS",
-    "BETTER_AUTH_TIMEOUT",
-    "BETTER_AUTH_USER_TABLE",
-    "BETTER_AUTH_SESSION_TABLE",
-)
+# Every variable the configuration documents (docs/configuration.md's table,
+# which tests/test_deploy_config.py holds to the code).
+CONFIG_VARIABLES = tuple(sorted(documented_variables()))
 
 
 @pytest.fixture
 def env(monkeypatch):
     """A clean process environment for the config classes, which read it: a
-    monkeypatch with the deployment variables unset."""
+    monkeypatch with every variable the configuration documents unset, so a
+    developer's shell cannot leak into a test."""
     for name in CONFIG_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     return monkeypatch

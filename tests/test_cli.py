@@ -10,7 +10,8 @@ from taskapi.core.columns import utcnow
 from taskapi.core.db import Session, get_engine
 from taskapi.reminders.models import Reminder
 from taskapi.tasks.models import Task
-from tests.helpers import User, bearer, new_user_id, own_database
+from tests.support.databases import own_database
+from tests.support.users import User, bearer, new_user_id
 
 COMMANDS = [
     ["db"],

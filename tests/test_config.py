@@ -88,3 +88,19 @@ def test_a_bad_better_auth_check_interval_stops_the_start(env, value):
     env.setenv("BETTER_AUTH_CHECK_SECONDS", value)
     with pytest.raises(RuntimeError, match="BETTER_AUTH_CHECK_SECONDS"):
         ProductionConfig()
+
+
+def test_the_env_fixture_clears_every_variable_the_configuration_documents(env):
+    """A developer's shell (DATABASE_URL, PORT, LOG_LEVEL...) cannot leak into a
+    test that builds a config: the fixture unsets every documented variable."""
+    import os
+
+    from tests.support.environment import documented_variables
+
+    assert {
+        "DATABASE_URL",
+        "JWT_JWKS_URL",
+        "PORT",
+        "LOG_LEVEL",
+    } <= documented_variables()
+    assert [name for name in documented_variables() if name in os.environ] == []

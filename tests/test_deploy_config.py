@@ -17,7 +17,8 @@ from sqlalchemy.pool import NullPool, QueuePool
 from taskapi.config import DevelopmentConfig, ProductionConfig, database_url
 from taskapi.core.db import check_on_checkout, get_engine
 from taskapi.core.prepared import _run_prepared
-from tests.helpers import ROOT, gunicorn, wait_until
+from tests.support.environment import ROOT, documented_variables
+from tests.support.servers import gunicorn, wait_until
 
 NEON_DIRECT = "postgresql://u:p@ep-cool-name-123456.eu-central-1.aws.neon.tech/db"
 NEON_POOLED = (
@@ -447,17 +448,7 @@ def variables_read_by_the_code() -> set[str]:
     return read - {None}
 
 
-def variables_in_the_readme_table() -> set[str]:
-    """The variables named in the first column of README.md's configuration table."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
-    first_cells = [
-        line.split("|")[1] for line in section.splitlines() if line.startswith("| `")
-    ]
-    return {name for cell in first_cells for name in re.findall(r"`(\w+)`", cell)}
-
-
-def test_env_example_and_readme_list_exactly_the_variables_the_code_reads():
+def test_env_example_and_the_configuration_doc_list_exactly_what_the_code_reads():
     read = variables_read_by_the_code()
     example = (ROOT / ".env.example").read_text()
     listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", example, flags=re.MULTILINE))
@@ -470,7 +461,7 @@ def test_env_example_and_readme_list_exactly_the_variables_the_code_reads():
     expected = read | READ_BY_GUNICORN
     assert sorted(expected - listed) == [], "read by the code, missing in .env.example"
     assert sorted(listed - expected) == [], "in .env.example, read by nothing"
-    assert variables_in_the_readme_table() == expected, "README configuration table"
+    assert documented_variables() == expected, "docs/configuration.md's table"
 
 
 def test_the_procfile_runs_gunicorn_migrates_on_release_and_runs_the_worker():

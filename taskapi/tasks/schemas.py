@@ -117,7 +117,7 @@ class TaskSchema(ma.Schema):
     # on a page of tasks (bench/seams.py).
     def _serialize(self, obj, *, many=False):
         """The fields above for a Task or a row of models.task_columns(), as
-        marshmallow writes them for a Task (tests/test_serialisation.py)."""
+        marshmallow writes them for a Task (tests/tasks/test_serialisation.py)."""
         if many and obj is not None:
             return [self._serialize(item) for item in obj]
         if not isinstance(obj, (Task, Row)) or set(self.dump_fields) != _TASK_FIELDS:

@@ -4,7 +4,7 @@ them), so the unfiltered listing's total is one row read (listing.py).
 
 Registered in migrations/env.py with alembic_utils, so `flask db check` compares
 them with the database: a definition here must equal what the latest migration
-that touched it created (tests/test_migrations.py). To change one, change it here
+that touched it created (tests/core/test_migrations.py). To change one, change it here
 and let `flask db revision --autogenerate` write the migration. PostgreSQL only
 (SQLite, for development, counts instead: see models.TaskCount).
 """

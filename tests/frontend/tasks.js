@@ -1,6 +1,6 @@
 // A small frontend calling taskapi the way a Next.js app on another origin does:
 // fetch() with a bearer token, `Content-Type: application/json` on every request.
-// tests/test_browser.py serves this page and opens
+// tests/web/test_browser.py serves this page and opens
 //   tasks.html?api=<API base URL>&token=<JWT>&run=<unique id>
 // then reads what each step shows: <li id="step-NAME"> with a one-line summary and
 // the result as JSON (status, the headers below as the page can read them, body),
