@@ -1,4 +1,4 @@
-"""The batch blueprint: POST /tasks/batch (both route families: routes.py)."""
+"""The batch blueprint: POST /tasks/batch (both route families: core/routes.py)."""
 
 import marshmallow as ma
 from flask import current_app, g

@@ -1,5 +1,5 @@
 """The change feed blueprint: GET /changes, for clients that keep a copy of the
-user's tasks and lists in step (both route families: routes.py)."""
+user's tasks and lists in step (both route families: core/routes.py)."""
 
 import marshmallow as ma
 from flask import g

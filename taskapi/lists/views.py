@@ -1,6 +1,6 @@
 """The lists blueprint: a user's named lists of tasks (a task's `list_id`).
 
-Served at /api/<user_id>/lists... and /api/lists..., as tasks are (routes.py).
+Served at /api/<user_id>/lists... and /api/lists..., as tasks are (core/routes.py).
 Deleting a list soft-deletes the tasks in it.
 """
 

@@ -1,4 +1,4 @@
-"""The MCP server of the tools (mcp_tools.py): the SDK's low-level Server, so the
+"""The MCP server of the tools (tools.py): the SDK's low-level Server, so the
 tools carry their own input schemas (made from the REST schemas) and the arguments
 reach marshmallow as the agent sent them, an explicit null included."""
 
@@ -13,7 +13,7 @@ from ..core.db import Session
 from ..core.errors import error_body, http_error
 from .tools import TOOLS, ToolFailure, invalid
 
-USER_HEADER = "X-Taskapi-Verified-User"  # set by mcp_bridge, never by clients
+USER_HEADER = "X-Taskapi-Verified-User"  # set by views.py, never by clients
 
 
 def tool_list(app) -> list[Tool]:
@@ -79,7 +79,7 @@ def call(app, name: str, arguments: dict | None, verified: str | None):
 
 def build_server(app, stdio_user: str | None = None) -> Server:
     """The tools, acting for the verified user of each HTTP request (the header
-    mcp_bridge sets), or for `stdio_user` (mcp-stdio: the operator's choice)."""
+    views.py sets), or for `stdio_user` (mcp-stdio: the operator's choice)."""
     tools = tool_list(app)
 
     async def on_list_tools(ctx, params) -> ListToolsResult:

@@ -1,12 +1,12 @@
 """The MCP tools: the REST contract's task operations for AI agents.
 
 Each tool loads its arguments with the REST endpoint's marshmallow schema (its input
-JSON schema is derived from that schema, mcp_schemas.py) and calls the function the
+JSON schema is derived from that schema, schemas.py) and calls the function the
 endpoint calls, so REST and MCP cannot disagree; answers are the REST representation
 as structured content, plus one line of text. A REST error is a tool error carrying
 the REST error body (its `detail`, and for a 422 the field messages). The user is the
 token's: a `user_id` argument must name that user, else nothing is read or changed.
-The server that lists and calls them is mcp_server.py.
+The server that lists and calls them is server.py.
 """
 
 from collections.abc import Callable

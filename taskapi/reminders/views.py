@@ -1,5 +1,5 @@
 """The reminders blueprint: GET /reminders, what is due to remind the user of in a
-window of time (both route families, as tasks are: routes.py)."""
+window of time (both route families, as tasks are: core/routes.py)."""
 
 from datetime import timedelta
 

@@ -75,12 +75,12 @@ class Task(Base):
     deleted_at: Mapped[datetime | None]
     # Bumped on every change: the ETag, and the guard of conditional writes.
     version: Mapped[int] = mapped_column(default=1)
-    # {"rule", "timezone", "from"} (recurrence.py), or NULL; series_id: the first
+    # {"rule", "timezone", "from"} (recurrence/), or NULL; series_id: the first
     # task of its series; next_task_id: the occurrence its completion created.
     recurrence: Mapped[dict | None] = mapped_column(JSONObject)
     series_id: Mapped[uuid.UUID | None]
     next_task_id: Mapped[uuid.UUID | None]
-    # The reminders as answered, each with its remind_at (reminders.py); the
+    # The reminders as answered, each with its remind_at (reminders/rules.py); the
     # `reminders` table holds the same instants, indexed.
     # (server default: rows written by other tools than the app have none)
     reminders: Mapped[list[dict]] = mapped_column(

@@ -186,7 +186,7 @@ _RENUMBER = (
 def _renumber(user_id: str, place: Place, moving_id, now) -> dict:
     """Fresh short keys for the group (less the moving task), in its order;
     each sibling whose key changes is changed (updated_at, version). The last
-    keeps its key, so a task appended meanwhile (places.position_after_last,
+    keeps its key, so a task appended meanwhile (position_after_last,
     which takes no lock) still comes after all of them. New keys by id."""
     rows = Session.execute(
         _siblings_of(user_id, place, moving_id).order_by(TASKS.position, TASKS.id)

@@ -2,7 +2,7 @@
 
 Every route is served twice: at /api/<user_id>/tasks... (the path must name the
 token's user, else 403) and at /api/tasks... (the user comes from the token alone;
-see routes.py).
+see core/routes.py).
 """
 
 from flask import g, request

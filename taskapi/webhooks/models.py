@@ -12,7 +12,7 @@ from ..core.db import Base
 
 
 class Webhook(Base):
-    """A user's endpoint that hears about the events it names (webhooks.py)."""
+    """A user's endpoint that hears about the events it names (service.py)."""
 
     __tablename__ = "webhooks"
 

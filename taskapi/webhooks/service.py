@@ -1,6 +1,6 @@
 """A user's webhooks: registering, reading and deleting them, and their
 deliveries log. Events are recorded by the trigger of migration 0009 (task
-events) and by the worker (reminder.due); webhook_worker.py delivers them."""
+events, triggers.py) and by reminders/due.py (reminder.due); worker.py delivers them."""
 
 import base64
 import secrets
@@ -33,7 +33,7 @@ def new_secret() -> str:
 
 
 def check_url(url: str) -> None:
-    """422 on `url` unless this deployment may call it (webhook_urls.py)."""
+    """422 on `url` unless this deployment may call it (urls.py)."""
     if current_app.config["WEBHOOK_PRIVATE_URLS"]:
         return
     try:

@@ -1,5 +1,5 @@
 """The webhooks blueprint: a user's endpoints that hear about task changes and
-due reminders (both route families, as tasks are: routes.py). At most 10 each."""
+due reminders (both route families, as tasks are: core/routes.py). At most 10 each."""
 
 from flask import g, request
 from flask.views import MethodView
