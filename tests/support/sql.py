@@ -12,11 +12,21 @@ def explain_last_statement(app, call, seqscan=True, nth=-1):
     """Run `call()`, then EXPLAIN (FORMAT JSON) the last statement the app sent
     (or the `nth`), with its parameters, as sent: (call's result, the plan's root
     node). `seqscan=False` for tables too small for the planner to use an index."""
-    with sent_statements(app, with_parameters=True) as sent:
+    ran = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        ran.append((statement, parameters, cursor.connection))
+
+    engine = get_engine(app)
+    event.listen(engine, "after_cursor_execute", record)
+    try:
         result = call()
-    statement, parameters = sent[nth]
-    with get_engine(app).connect() as conn:
-        cursor = conn.connection.cursor()
+    finally:
+        event.remove(engine, "after_cursor_execute", record)
+    statement, parameters, connection = ran[nth]
+    # On the connection that ran it: `EXECUTE taskapi_N (...)` names a statement
+    # prepared there, which is another statement, or none, on the pool's others.
+    with connection.cursor() as cursor:
         if not seqscan:
             cursor.execute("SET enable_seqscan = off")
         cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
