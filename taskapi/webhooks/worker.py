@@ -1,8 +1,6 @@
 """The worker (`flask --app wsgi deliver-webhooks`, the Procfile's `worker:`):
-delivers the outbox that the task events trigger fills (webhooks/triggers.py),
-and has reminder.due events recorded as reminders come due (reminders/due.py).
-What a delivery sends and how it is signed is webhooks/signing.py's. PostgreSQL
-only.
+delivers the outbox that migration 0009's trigger fills, and records reminder.due
+events as reminders come due. PostgreSQL only.
 
 Each round claims up to WEBHOOK_CONCURRENCY due events with FOR UPDATE SKIP
 LOCKED, skipping any event with an earlier undelivered one for the same webhook
@@ -12,17 +10,22 @@ and a worker that dies mid-round delivers nothing it has not recorded (its
 transaction rolls back and the events are claimed again: at least once).
 """
 
+import json
 import logging
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import Uuid, text
+from standardwebhooks import Webhook as Signer
 
-from ..core.db import get_engine
-from ..reminders.due import fire_due_reminders
-from .signing import event_body, signed_headers
+from ..core.db import UTCDateTime, get_engine
+from ..core.fields import rfc3339 as _rfc3339
+from ..tasks.models import TASK_COLUMNS as _TASK_COLUMNS
+from ..tasks.models import Task
+from ..tasks.schemas import TaskSchema
 from .urls import RefusedURL, pinned_request, public_addresses
 
 log = logging.getLogger("taskapi.webhooks")
@@ -74,11 +77,69 @@ PRUNE_LOG = text("""
         ORDER BY id DESC OFFSET :kept LIMIT 1)
 """)
 
+# reminder.due: reminders due in (fired_until, now] of live open tasks, once
+# each; the clock row is taken with SKIP LOCKED so one worker fires at a time,
+# and a worker back from an outage fires the ones it missed, late.
+CLOCK_START = text("""
+    INSERT INTO webhook_reminder_clock (id, fired_until) VALUES (1, now())
+    ON CONFLICT (id) DO NOTHING
+""")
+CLOCK = text("""
+    SELECT fired_until, now() AS until FROM webhook_reminder_clock
+    WHERE id = 1 FOR UPDATE SKIP LOCKED
+""")
+FIRE = text("""
+    INSERT INTO webhook_events
+        (event_id, webhook_id, task_id, type, task, remind_at, created_at,
+         attempts, next_attempt_at)
+    SELECT gen_random_uuid(), w.id, t.id, 'reminder.due', to_jsonb(t),
+           r.remind_at, now(), 0, now()
+    FROM reminders AS r
+    JOIN tasks AS t ON t.id = r.task_id
+    JOIN webhooks AS w ON w.user_id = r.user_id
+    WHERE r.remind_at > :after AND r.remind_at <= :until
+      AND t.deleted_at IS NULL AND t.status <> 'completed'
+      AND w.active AND w.events @> '["reminder.due"]'
+    ORDER BY r.remind_at, r.id
+""")
+CLOCK_MOVE = text("UPDATE webhook_reminder_clock SET fired_until = :until WHERE id = 1")
+
 
 def retry_delay(attempts: int, window: float) -> float:
     """Seconds before retry number `attempts`: doubling from window/4096 (21 s
     of 24 h), at most window/6 (4 h), so about 13 tries fill the window."""
     return min(max(window / 4096, 0.1) * 2 ** (attempts - 1), window / 6)
+
+
+_DATETIMES = {c.name for _, c in _TASK_COLUMNS if isinstance(c.type, UTCDateTime)}
+_UUIDS = {c.name for _, c in _TASK_COLUMNS if isinstance(c.type, Uuid)}
+
+
+def task_from_row_json(row: dict) -> Task:
+    """The Task of a row as to_jsonb wrote it, for TaskSchema to render as the
+    API does."""
+    values = {}
+    for key, column in _TASK_COLUMNS:
+        value = row.get(column.name)
+        if value is not None and column.name in _DATETIMES:
+            value = datetime.fromisoformat(value)
+        elif value is not None and column.name in _UUIDS:
+            value = uuid.UUID(value)
+        values[key] = value
+    return Task(**values)
+
+
+def event_body(event) -> str:
+    data = {"task": TaskSchema().dump(task_from_row_json(event.task))}
+    if event.remind_at is not None:
+        data["remind_at"] = _rfc3339(event.remind_at)
+    body = {
+        "id": str(event.event_id),
+        "type": event.type,
+        "created_at": _rfc3339(event.created_at),
+        "data": data,
+    }
+    return json.dumps(body, separators=(",", ":"))
 
 
 class Worker:
@@ -114,7 +175,17 @@ class Worker:
         return self.engine.connect().execution_options(isolation_level="READ COMMITTED")
 
     def fire_reminders(self) -> int:
-        return fire_due_reminders(self._transaction)
+        with self._transaction() as conn, conn.begin():
+            conn.execute(CLOCK_START)
+        with self._transaction() as conn, conn.begin():
+            clock = conn.execute(CLOCK).one_or_none()
+            if clock is None:  # another worker is firing
+                return 0
+            fired = conn.execute(
+                FIRE, {"after": clock.fired_until, "until": clock.until}
+            ).rowcount
+            conn.execute(CLOCK_MOVE, {"until": clock.until})
+        return fired
 
     def deliver_round(self) -> int:
         with self._transaction() as conn, conn.begin():
@@ -133,7 +204,12 @@ class Worker:
         body = event_body(event)
         now = datetime.now(timezone.utc)
         msg_id = str(event.event_id)
-        headers = signed_headers(event.secret, msg_id, body, now)
+        headers = {
+            "Content-Type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Signer(event.secret).sign(msg_id, now, body),
+        }
         url, extensions = event.url, {}
         try:
             if not self.private_urls:
