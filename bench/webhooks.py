@@ -28,7 +28,7 @@ from sqlalchemy import text
 
 from taskapi.core.db import get_engine
 from tests.support.users import User
-from tests.support.webhooks import Receiver, webhook_worker
+from tests.support.webhook_receiver import Receiver, webhook_worker
 
 DATABASE = "taskapi_bench_webhooks"
 

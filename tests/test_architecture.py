@@ -92,7 +92,7 @@ MAY_IMPORT = {
     "recurrence": {"core", "tasks", "reminders"},
     "reminders": {"core", "tasks"},
     "changes": {"core", "tasks", "lists"},
-    "webhooks": {"core", "tasks", "reminders"},
+    "webhooks": {"core", "tasks"},
     "mcp": {"core", "extensions", "tasks", "lists", "auth"},
 }
 

@@ -1,6 +1,6 @@
 """A user's webhooks: registering, reading and deleting them, and their
 deliveries log. Events are recorded by the trigger of migration 0009 (task
-events, triggers.py) and by reminders/due.py (reminder.due); worker.py delivers them."""
+events, triggers.py) and by the worker (reminder.due); worker.py delivers them."""
 
 import base64
 import secrets

@@ -16,7 +16,7 @@ from taskapi.core.db import get_engine
 from tests.support.responses import assert_error
 from tests.support.servers import wait_until
 from tests.support.users import User, new_user_id
-from tests.support.webhooks import Receiver, webhook_worker
+from tests.support.webhook_receiver import Receiver, webhook_worker
 
 pytestmark = pytest.mark.postgres_only
 
