@@ -1,0 +1,88 @@
+"""No one user slows down everyone: the limits of the contract's part three.
+
+`q` is at most 200 characters and costs about the same whatever it holds; a task
+has at most 100 subtasks, wherever one comes to be; a user has at most 100,000
+live tasks; completing and reopening a recurring task over and over does not
+pile up rows.
+"""
+
+import time
+
+import pytest
+
+from tests.helpers import User, assert_error
+
+EMOJI = "\U0001f600"  # four bytes in UTF-8: a byte-wise matcher works 4x harder
+
+
+@pytest.fixture
+def roomy_client(make_app):
+    """A client of the app with a rate limit that lets a test build thousands of
+    tasks through the API."""
+    return make_app(API_RATE_LIMIT="100000/minute").test_client()
+
+
+def create_many(user, bodies, per_batch=50):
+    """Create tasks through POST /tasks/batch; their ids, in order."""
+    ids = []
+    for start in range(0, len(bodies), per_batch):
+        operations = [
+            {"op": "create", "body": body} for body in bodies[start : start + per_batch]
+        ]
+        response = user.post("/tasks/batch", json={"operations": operations})
+        assert response.status_code == 200, response.get_json()
+        ids.extend(r["task"]["id"] for r in response.get_json()["results"])
+    return ids
+
+
+# q ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["q", "search"])
+def test_q_is_at_most_200_characters(alice, name):
+    alice.create(title="x" * 200)
+
+    assert alice.get("/tasks", query_string={name: "x" * 200}).status_code == 200
+    body = assert_error(alice.get("/tasks", query_string={name: "x" * 201}), 422)
+    assert body["errors"]["query"][name] == ["Longer than maximum length 200."]
+
+
+def test_a_crafted_q_over_2000_tasks_answers_quickly_with_the_right_tasks(
+    roomy_client,
+):
+    """Finding 6: a `q` that a byte-by-byte LIKE matcher retries at every
+    position of a long description (about n x m steps per task) cost 7.7 ms per
+    stored task, 15 s for one listing of 2,000 tasks. Each description holds every
+    trigram of `q`, so the trigram index does not filter them out first."""
+    alice = User(roomy_client, "alice-q-" + str(time.time_ns()))
+    q = EMOJI * 199 + "c"
+    decoys = [
+        {"title": f"Decoy {n}", "description": EMOJI * 2 + "c" + EMOJI * 1997}
+        for n in range(1997)
+    ]
+    hits = [
+        {"title": f"Hit {n}", "description": "c" * n + EMOJI * 500 + q}
+        for n in range(3)
+    ]
+    create_many(alice, decoys + hits)
+
+    started = time.monotonic()
+    response = alice.get("/tasks", query_string={"q": q, "sort": "title"})
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 200, response.get_json()
+    assert [t["title"] for t in response.get_json()] == ["Hit 0", "Hit 1", "Hit 2"]
+    assert response.headers["X-Total-Count"] == "3"
+    assert elapsed < 2, f"GET /tasks?q=... took {elapsed:.2f} s"
+
+
+@pytest.mark.parametrize(
+    "q", ["50%", "a_c", "back\\slash", "(a|b)*", "[x]", "***=", "(?i)", ".*"]
+)
+def test_q_is_a_literal_substring_whatever_characters_it_holds(alice, q):
+    alice.create(title=f"Has {q} inside")
+    alice.create(title="Has nothing of the sort")
+
+    listed = alice.get("/tasks", query_string={"q": q.upper()}).get_json()
+
+    assert [t["title"] for t in listed] == [f"Has {q} inside"]
