@@ -5,7 +5,7 @@ import warnings
 from alembic import context
 
 from taskapi import models  # noqa: F401  (registers the tables on Base.metadata)
-from taskapi.db import Base
+from taskapi.db import Base, lift_statement_timeout
 
 config = context.config
 
@@ -77,4 +77,5 @@ with engine().connect() as connection:
         include_object=include_object,
     )
     with context.begin_transaction():
+        lift_statement_timeout(connection)  # rewriting a big table takes time
         context.run_migrations()

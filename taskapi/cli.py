@@ -17,7 +17,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from . import idempotency, task_queries
 from .auth import MAX_USER_ID_LENGTH
-from .db import get_engine
+from .db import get_engine, store_role_timeouts
 from .models import PRIORITIES, utcnow
 from .webhook_worker import Worker
 
@@ -45,6 +45,9 @@ def alembic_config() -> AlembicConfig:
 def db_upgrade(revision):
     """Migrate the database up to REVISION (default: the newest)."""
     command.upgrade(alembic_config(), revision)
+    stored = store_role_timeouts(current_app)  # behind PgBouncer only
+    if stored:
+        click.echo(stored)
 
 
 @db_cli.command("downgrade")
