@@ -46,18 +46,12 @@ def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         return _is_public_v4(address.ipv4_mapped)
     if address in _NAT64:
         return _is_public_v4(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
-    # The local-use NAT64 prefix 64:ff9b:1::/48 (RFC 8215) falls outside 2000::/3:
-    # where its IPv4 sits depends on the network's own prefix length, and its
-    # translator reaches whatever that network reaches, so it is refused whole.
-    if address not in _GLOBAL_UNICAST or not address.is_global:
+    # Refused whole: local-use NAT64 64:ff9b:1::/48 (outside 2000::/3) may put its
+    # IPv4 at any of RFC 6052's offsets; Teredo 2001::/32 relays to any client's.
+    if address not in _GLOBAL_UNICAST or not address.is_global or address.teredo:
         return False
-    # 6to4 (2002::/16) and Teredo (2001::/32) route to the IPv4 they embed; Python
-    # un-XORs the Teredo client's.
-    if address.sixtofour is not None and not _is_public_v4(address.sixtofour):
-        return False
-    if address.teredo is not None:
-        return all(_is_public_v4(v4) for v4 in address.teredo)
-    return True
+    # 6to4 (2002::/16) routes to the IPv4 in its bits 16-48.
+    return address.sixtofour is None or _is_public_v4(address.sixtofour)
 
 
 def _resolve(host: str, port: int, deadline: float) -> list:

@@ -16,14 +16,14 @@ from taskapi import webhook_urls
 from taskapi.webhook_urls import RefusedURL, public_addresses
 from tests.helpers import User, assert_error, new_user_id
 
-INTERNAL_IPV6 = [
+REFUSED_IPV6 = [
     "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254, the cloud metadata address
     "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
     "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
     "64:ff9b:1::a9fe:a9fe",  # local-use NAT64 (RFC 8215): refused whole
     "64:ff9b:1:ffff::808:808",  # even with a public IPv4 in it
     "::127.0.0.1",  # IPv4-compatible (deprecated)
-    "::8.8.8.8",
+    "::8.8.8.8",  # refused whole
     "::ffff:127.0.0.1",  # IPv4-mapped
     "::ffff:169.254.169.254",
     "::ffff:0:127.0.0.1",  # SIIT's IPv4-translated form
@@ -31,7 +31,8 @@ INTERNAL_IPV6 = [
     "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
     "2002:c0a8:1::1",  # 6to4 of 192.168.0.1
     "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1 (XOR'ed)
-    "2001::1",  # Teredo
+    "2001:0:4136:e378:8000:63bf:f7f7:f7f7",  # Teredo: refused whole, client 8.8.8.8
+    "2001::1",
     "fec0::1",  # site-local
     "fec0:0:0:ffff::1",  # site-local DNS resolvers
     "fe80::1",  # link-local
@@ -88,12 +89,12 @@ def assert_refused(user, url):
     return body["errors"]["json"]["url"]
 
 
-@pytest.mark.parametrize("address", INTERNAL_IPV6)
+@pytest.mark.parametrize("address", REFUSED_IPV6)
 def test_an_ipv6_form_of_an_internal_address_in_the_url_is_refused(carol, address):
     assert_refused(carol, f"https://[{address}]/hook")
 
 
-@pytest.mark.parametrize("address", INTERNAL_IPV6)
+@pytest.mark.parametrize("address", REFUSED_IPV6)
 def test_a_host_name_resolving_to_one_is_refused_at_registration_and_delivery(
     carol, resolver, address
 ):
