@@ -201,8 +201,8 @@ def mcp_stdio(user_id):
 @click.command("deliver-webhooks")
 @with_appcontext
 def deliver_webhooks():
-    """Run the webhook worker until SIGTERM or SIGINT: deliver events, fire
-    reminder.due (PostgreSQL only; several may run at once)."""
+    """Run the webhook worker until SIGTERM or SIGINT (it exits within 10 s):
+    deliver events, fire reminder.due (PostgreSQL only; several may run at once)."""
     if get_engine(current_app).dialect.name != "postgresql":
         raise click.ClickException("The webhook worker needs PostgreSQL.")
     worker = Worker(current_app)

@@ -87,7 +87,7 @@ def get_webhook(user_id: str, webhook_id: str, *, for_update=False) -> Webhook:
     statement = select(Webhook).where(
         *owned_webhook(user_id), Webhook.id == _webhook_uuid(webhook_id)
     )
-    if for_update:  # held until the transaction ends: the worker waits
+    if for_update:  # until the transaction ends; the worker skips it meanwhile
         statement = statement.with_for_update()
     found = Session.scalars(statement).one_or_none()
     if found is None:
@@ -96,7 +96,9 @@ def get_webhook(user_id: str, webhook_id: str, *, for_update=False) -> Webhook:
 
 
 def delete_webhook(user_id: str, webhook_id: str, condition) -> None:
-    """Its undelivered events and its log go with it (ON DELETE CASCADE)."""
+    """Its undelivered events and its log go with it (ON DELETE CASCADE). The
+    webhook is locked before its events, as the worker locks them, and no
+    delivery holds a lock (webhook_outbox.py): this never waits on one."""
     begin_transaction()
     webhook = get_webhook(user_id, webhook_id, for_update=True)
     if condition is not None:

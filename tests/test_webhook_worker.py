@@ -128,6 +128,7 @@ def test_a_worker_killed_mid_delivery_leaves_the_event_leased_with_its_attempt_c
     assert [a["error"][:7] for a in attempts] == ["timeout"]
 
 
+@pytest.mark.no_pgbouncer("PgBouncer waits 15 s to log in again after a refusal")
 def test_the_worker_rides_out_its_database_going_away(alice, database_uri, logs):
     receiver = Receiver()
     hook_up(alice, receiver, events=["task.created"])
