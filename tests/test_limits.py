@@ -10,7 +10,10 @@ import time
 
 import pytest
 
+from taskapi.db import get_engine
+from taskapi.errors import MAX_LIVE_TASKS
 from tests.helpers import User, assert_error
+from tests.support.bulk import add_tasks
 
 EMOJI = "\U0001f600"  # four bytes in UTF-8: a byte-wise matcher works 4x harder
 
@@ -86,3 +89,45 @@ def test_q_is_a_literal_substring_whatever_characters_it_holds(alice, q):
     listed = alice.get("/tasks", query_string={"q": q.upper()}).get_json()
 
     assert [t["title"] for t in listed] == [f"Has {q} inside"]
+
+
+# 100,000 live tasks per user -------------------------------------------------------
+
+
+def test_the_100001st_live_task_is_409_by_every_route_that_creates_one(app, alice):
+    recurring = alice.create(
+        title="Water the plants",
+        due_date="2027-01-04T09:00:00Z",
+        recurrence={"rule": "FREQ=WEEKLY"},
+    )
+    add_tasks(get_engine(app), alice.id, MAX_LIVE_TASKS - 2)
+    assert alice.post("/tasks", json={"title": "The last one"}).status_code == 201
+
+    refused = alice.post("/tasks", json={"title": "One too many"})
+    in_a_batch = alice.post(
+        "/tasks/batch",
+        json={"operations": [{"op": "create", "body": {"title": "One too many"}}]},
+    )
+    completing = alice.patch(f"/tasks/{recurring['id']}/complete")
+
+    body = assert_error(refused, 409)
+    assert "100,000" in body["detail"]
+    assert assert_error(in_a_batch, 409)["operation"] == 0
+    assert_error(completing, 409)  # its next occurrence would be one too many
+    assert alice.get(f"/tasks/{recurring['id']}").get_json()["status"] == "pending"
+    listed = alice.get("/tasks?per_page=1")
+    assert listed.headers["X-Total-Count"] == str(MAX_LIVE_TASKS)
+    assert alice.delete(f"/tasks/{recurring['id']}").status_code == 204
+    assert alice.post("/tasks", json={"title": "Room again"}).status_code == 201
+
+
+@pytest.mark.postgres_only
+def test_creates_racing_for_the_last_place_make_one_task(app, live_server, race):
+    alice = live_server.user("alice")
+    add_tasks(get_engine(app), alice.id, MAX_LIVE_TASKS - 1)
+
+    statuses = race(
+        [lambda: alice.request("POST", "/tasks", json={"title": "Last"})] * 4
+    )
+
+    assert sorted(r.status_code for r in statuses) == [201, 409, 409, 409]

@@ -32,19 +32,10 @@ from tests.helpers import (
     own_database,
     through_the_pooler,
 )
+from tests.support.bulk import add_tasks
 
 EMOJI = "\U0001f600"
 BY_ROLE = "behind PgBouncer the timeouts are the role's defaults (see the last tests)"
-
-
-def fill(engine, statement):
-    """Run a long statement to arrange a test, exempt from the timeout."""
-    with engine.connect() as conn:
-        if on_postgres:
-            conn = conn.execution_options(isolation_level="READ COMMITTED")
-        with conn.begin():
-            lift_statement_timeout(conn)
-            conn.execute(text(statement))
 
 
 @contextlib.contextmanager
@@ -170,25 +161,6 @@ def test_the_apps_connections_start_with_the_timeouts(make_app):
 # Migrations and the purge -------------------------------------------------------
 
 
-# 100,000 tasks in one statement (not through the API: its subject is the
-# migration, and this is a minute's worth of creates).
-FILL_POSTGRESQL = """
-    INSERT INTO tasks (id, user_id, title, status, completed, priority, tags,
-                       position, created_at, updated_at, version)
-    SELECT md5(i::text)::uuid, 'bulk', 'Task ' || i, 'pending', false, 1, '[]',
-           'a' || lpad(i::text, 6, '0'), now(), now(), 1
-    FROM generate_series(1, 100000) AS i
-"""
-FILL_SQLITE = """
-    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
-    INSERT INTO tasks (id, user_id, title, status, completed, priority, tags,
-                       position, created_at, updated_at, version)
-    SELECT lower(hex(randomblob(16))), 'bulk', 'Task ' || i, 'pending', 0, 1, '[]',
-           'a' || substr('00000' || i, -6), CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1
-    FROM n
-"""
-
-
 @pytest.fixture
 def big_database(database_uri, tmp_path):
     """A database of its own, for migrating up and down."""
@@ -203,9 +175,8 @@ def test_a_migration_over_a_big_table_is_not_cut_off(make_app, big_database):
     patient = make_app(SQLALCHEMY_DATABASE_URI=big_database)
     runner = patient.test_cli_runner()
     assert runner.invoke(args=["db", "upgrade", "0009"]).exit_code == 0
-    engine = get_engine(patient)
-    fill(engine, FILL_POSTGRESQL if on_postgres else FILL_SQLITE)
-    engine.dispose()
+    add_tasks(get_engine(patient), "bulk", 100_000)
+    get_engine(patient).dispose()
     impatient = make_app(
         SQLALCHEMY_DATABASE_URI=big_database,
         DATABASE_STATEMENT_TIMEOUT=0.02,
