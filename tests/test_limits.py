@@ -91,6 +91,73 @@ def test_q_is_a_literal_substring_whatever_characters_it_holds(alice, q):
     assert [t["title"] for t in listed] == [f"Has {q} inside"]
 
 
+# 100 subtasks per task ------------------------------------------------------------
+
+
+def with_subtasks(user, count, **fields):
+    """A task with `count` subtasks, made in one batch; its body."""
+    parent = user.create(title="Parent", **fields)
+    operations = [
+        {"op": "create", "body": {"title": f"Step {n}", "parent_id": parent["id"]}}
+        for n in range(count)
+    ]
+    response = user.post("/tasks/batch", json={"operations": operations})
+    assert response.status_code == 200, response.get_json()
+    return parent
+
+
+def test_the_101st_subtask_is_409_wherever_a_subtask_comes_to_be(users_on):
+    alice = users_on("alice")
+    parent = with_subtasks(alice, 100)
+    loose = alice.create(title="Loose")
+    elsewhere = with_subtasks(alice, 1)
+    moved_in = alice.get(f"/tasks?parent_id={elsewhere['id']}").get_json()[0]
+    under_parent = {"title": "Step 101", "parent_id": parent["id"]}
+
+    refused = [
+        alice.post("/tasks", json=under_parent),
+        alice.post("/tasks", json=under_parent, headers={"Idempotency-Key": "k-1"}),
+        alice.patch(f"/tasks/{loose['id']}", json={"parent_id": parent["id"]}),
+        alice.put(f"/tasks/{moved_in['id']}", json={"parent_id": parent["id"]}),
+        alice.post(f"/tasks/{loose['id']}/move", json={"parent_id": parent["id"]}),
+        alice.post(
+            "/tasks/batch",
+            json={"operations": [{"op": "create", "body": under_parent}]},
+        ),
+    ]
+
+    for response in refused:
+        assert "100 subtasks" in assert_error(response, 409)["detail"]
+    assert refused[-1].get_json()["operation"] == 0
+    listed = alice.get(f"/tasks?parent_id={parent['id']}&per_page=1")
+    assert listed.headers["X-Total-Count"] == "100"
+    assert alice.get(f"/tasks/{loose['id']}").get_json()["parent_id"] is None
+    some_step = alice.get(f"/tasks?parent_id={parent['id']}").get_json()[0]
+    assert alice.delete(f"/tasks/{some_step['id']}").status_code == 204
+    assert alice.post("/tasks", json=under_parent).status_code == 201
+
+
+@pytest.mark.postgres_only
+def test_subtasks_racing_for_the_last_place_make_one(live_server, race):
+    alice = live_server.user("alice")
+    parent = alice.request("POST", "/tasks", json={"title": "Parent"}).get_json()
+    operations = [
+        {"op": "create", "body": {"title": f"Step {n}", "parent_id": parent["id"]}}
+        for n in range(99)
+    ]
+    assert (
+        alice.request(
+            "POST", "/tasks/batch", json={"operations": operations}
+        ).status_code
+        == 200
+    )
+    last = {"title": "Step 100", "parent_id": parent["id"]}
+
+    statuses = race([lambda: alice.request("POST", "/tasks", json=last)] * 4)
+
+    assert sorted(r.status_code for r in statuses) == [201, 409, 409, 409]
+
+
 # 100,000 live tasks per user -------------------------------------------------------
 
 
