@@ -16,7 +16,7 @@ from mcp_types import CallToolResult, ListToolsResult, TextContent, Tool
 from werkzeug.exceptions import HTTPException
 
 from .db import Session
-from .errors import http_error
+from .errors import DATABASE_UNAVAILABLE, database_unavailable, http_error
 from .mcp_tools import TOOLS, ToolFailure, invalid
 
 # The ASGI scope key where mcp_bridge puts the verified user: not a header, which
@@ -84,6 +84,9 @@ def call(app, name: str, arguments: dict | None, verified: str | None):
             return _error_result(invalid(error.messages, spec.location).body)
         except HTTPException as error:
             return _error_result(http_error(error).get_json())
+        except DATABASE_UNAVAILABLE as error:
+            # /api's 503: an outage, or a statement or lock wait cut short
+            return _error_result(database_unavailable(error).get_json())
         finally:
             Session.remove()
     return CallToolResult(

@@ -308,3 +308,31 @@ def test_an_agent_whose_user_id_is_not_ascii_acts_for_that_user(one_worker):
     assert made.structured_content["user_id"] == user_id
     listed = agent.call("list_tasks").structured_content
     assert [task["id"] for task in listed["tasks"]] == [made.structured_content["id"]]
+
+
+@pytest.mark.postgres_only
+def test_a_tool_call_cut_short_by_the_lock_timeout_is_the_apis_503(make_app, row_locks):
+    app = make_app(DATABASE_LOCK_TIMEOUT=0.5)
+    client = app.test_client()
+    token = make_token(new_user_id("cut"))
+    made = _call_tool(client, token, "add_task", {"title": "Locked"})
+    task = made.get_json()["result"]["structuredContent"]
+    release = row_locks(task["id"])
+
+    answer = _call_tool(
+        client, token, "update_task", {"task_id": task["id"], "title": "Mine"}
+    )
+    release()
+
+    assert answer.status_code == 200
+    result = answer.get_json()["result"]
+    assert result["isError"] is True
+    assert result["structuredContent"] == {
+        "status": 503,
+        "title": "Service Unavailable",
+        "detail": "The request took too long in the database and was stopped; "
+        "retry shortly.",
+    }
+    # nothing changed, and the next call is served
+    again = _call_tool(client, token, "get_task", {"task_id": task["id"]})
+    assert again.get_json()["result"]["structuredContent"]["title"] == "Locked"
