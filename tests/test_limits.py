@@ -9,6 +9,7 @@ pile up rows.
 import time
 
 import pytest
+from sqlalchemy import text
 
 from taskapi.db import get_engine
 from taskapi.errors import MAX_LIVE_TASKS
@@ -198,3 +199,75 @@ def test_creates_racing_for_the_last_place_make_one_task(app, live_server, race)
     )
 
     assert sorted(r.status_code for r in statuses) == [201, 409, 409, 409]
+
+
+# Completing and reopening a recurring task -------------------------------------------
+
+
+def rows_of(app, user_id) -> int:
+    """Every task row the user has, deleted ones included (what the API cannot
+    show: they are the change feed's tombstones)."""
+    with get_engine(app).connect() as conn:
+        return conn.execute(
+            text("SELECT count(*) FROM tasks WHERE user_id = :user"), {"user": user_id}
+        ).scalar()
+
+
+def test_completing_and_reopening_20_times_leaves_a_bounded_number_of_rows(app, alice):
+    """Finding 8: each completion copied the task's subtasks into a new next
+    occurrence and each reopening soft-deleted them, so a batch of 20 such
+    operations on a task with 1,000 subtasks wrote 20,000 rows. A completion now
+    takes the place of the occurrence the last undo removed."""
+    task = with_subtasks(
+        alice, 10, due_date="2027-01-04T09:00:00Z", recurrence={"rule": "FREQ=DAILY"}
+    )
+    operations = [{"op": "complete", "id": task["id"]}] * 40  # toggles: 20 cycles
+
+    response = alice.post("/tasks/batch", json={"operations": operations})
+
+    assert response.status_code == 200, response.get_json()
+    results = response.get_json()["results"]
+    assert [r["task"]["status"] for r in results[-2:]] == ["completed", "pending"]
+    assert alice.get(f"/tasks/{task['id']}").get_json()["next_task_id"] is None
+    assert alice.get("/tasks?per_page=1").headers["X-Total-Count"] == "11"
+    # the task and its 10 subtasks, and the tombstones of one occurrence
+    assert rows_of(app, alice.id) == 11 + 11
+
+
+def test_a_sync_client_follows_the_occurrence_as_it_goes_and_comes_back(alice):
+    """Each poll of the change feed leaves the client holding exactly the live
+    tasks, while a completion and its undo make and remove the next occurrence."""
+    task = with_subtasks(
+        alice, 2, due_date="2027-01-04T09:00:00Z", recurrence={"rule": "FREQ=DAILY"}
+    )
+    held, cursor = {}, None
+
+    for _toggle in range(5):
+        assert alice.patch(f"/tasks/{task['id']}/complete").status_code == 200
+        page = alice.get("/changes", query_string={"cursor": cursor} if cursor else {})
+        page = page.get_json()
+        held.update({t["id"]: t for t in page["tasks"]})
+        for gone in page["deleted_tasks"]:
+            held.pop(gone, None)
+        cursor = page["cursor"]
+
+        live = alice.get("/tasks?per_page=100").get_json()
+        assert set(held) == {t["id"] for t in live}
+
+
+def test_a_next_occurrence_made_again_reminds_once(alice):
+    task = alice.create(
+        title="Pay rent",
+        due_date="2027-01-04T09:00:00Z",
+        recurrence={"rule": "FREQ=DAILY"},
+        reminders=[{"before": "PT1H"}],
+    )
+    for _toggle in range(5):  # completed, reopened, ..., completed
+        alice.patch(f"/tasks/{task['id']}/complete")
+
+    window = {"after": "2027-01-05T00:00:00Z", "before": "2027-01-06T00:00:00Z"}
+    reminders = alice.get("/reminders", query_string=window).get_json()
+
+    assert [(r["title"], r["remind_at"]) for r in reminders] == [
+        ("Pay rent", "2027-01-05T08:00:00Z")
+    ]
