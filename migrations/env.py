@@ -10,7 +10,7 @@ from alembic_utils.pg_trigger import PGTrigger
 from alembic_utils.replaceable_entity import register_entities, registry
 
 import taskapi
-from taskapi.core.db import Base
+from taskapi.core.db import Base, lift_statement_timeout
 
 config = context.config
 
@@ -112,4 +112,5 @@ with engine().connect() as connection:
         include_object=include_object,
     )
     with context.begin_transaction():
+        lift_statement_timeout(connection)  # rewriting a big table takes time
         context.run_migrations()

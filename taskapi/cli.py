@@ -15,7 +15,7 @@ from alembic.util import CommandError
 from flask import current_app
 from flask.cli import AppGroup
 
-from .core.db import get_engine
+from .core.db import get_engine, store_role_timeouts
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -41,6 +41,9 @@ def alembic_config() -> AlembicConfig:
 def db_upgrade(revision):
     """Migrate the database up to REVISION (default: the newest)."""
     command.upgrade(alembic_config(), revision)
+    stored = store_role_timeouts(current_app)  # behind PgBouncer only
+    if stored:
+        click.echo(stored)
 
 
 @db_cli.command("downgrade")

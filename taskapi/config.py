@@ -165,6 +165,10 @@ class Config:
         self.BETTER_AUTH_CHECK_SECONDS = seconds("BETTER_AUTH_CHECK_SECONDS", 30)
         # Named in /mcp's 401 and RFC 9728 metadata, for MCP clients that sign in.
         self.MCP_AUTHORIZATION_SERVER = env.get("MCP_AUTHORIZATION_SERVER") or None
+        # /mcp: tool calls run in a pool as large as gunicorn's threads, and an
+        # answer not ready in time is a 504 (mcp_bridge.py, mcp_server.py).
+        self.MCP_TOOL_THREADS = max(1, whole_number(env, "GUNICORN_THREADS", 4))
+        self.MCP_REPLY_SECONDS = seconds("MCP_REPLY_SECONDS", 25, minimum=1)
         self.BETTER_AUTH_TIMEOUT = seconds("BETTER_AUTH_TIMEOUT", 3, minimum=0.1)
         self.BETTER_AUTH_USER_TABLE = env.get("BETTER_AUTH_USER_TABLE") or "user"
         self.BETTER_AUTH_SESSION_TABLE = (
@@ -177,6 +181,10 @@ class Config:
         self.DATABASE_MAX_OVERFLOW = whole_number(env, "DATABASE_MAX_OVERFLOW", 5)
         # Seconds a request waits for a free pooled connection before its 503.
         self.DATABASE_POOL_TIMEOUT = whole_number(env, "DATABASE_POOL_TIMEOUT", 10)
+        # A statement running longer, or waiting longer for a lock, is cancelled by
+        # PostgreSQL and the request answers 503 (db.py; 0 turns one off).
+        self.DATABASE_STATEMENT_TIMEOUT = seconds("DATABASE_STATEMENT_TIMEOUT", 5)
+        self.DATABASE_LOCK_TIMEOUT = seconds("DATABASE_LOCK_TIMEOUT", 2)
         self.API_RATE_LIMIT = env.get("API_RATE_LIMIT") or "1000/minute"
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "memory://"
         # The worker (webhook_worker.py): how long an event is retried before its
@@ -225,6 +233,13 @@ class Config:
                 f"shared with Better Auth, at least {MIN_SECRET_LENGTH} characters "
                 f"(got {len(self.JWT_SECRET_KEY)}). Generate one with "
                 "`openssl rand -base64 32`, or set APP_ENV=development for local use."
+            )
+        statement, lock = self.DATABASE_STATEMENT_TIMEOUT, self.DATABASE_LOCK_TIMEOUT
+        if statement and lock > statement:
+            raise RuntimeError(
+                f"DATABASE_LOCK_TIMEOUT={lock:g} must be at most "
+                f"DATABASE_STATEMENT_TIMEOUT={statement:g}: a lock wait is part of "
+                "a statement, so the longer wait could never happen."
             )
         if self.JWT_JWKS_URL and not self.JWT_JWKS_URL.startswith(
             ("http://", "https://")

@@ -52,15 +52,26 @@ def better_auth_unreachable(exc: better_auth.Unreachable):
     )
 
 
+def usable_id(value) -> bool:
+    """An opaque string of 1-255 characters that a database and a log line can
+    hold: PostgreSQL's text refuses NUL, and UTF-8 (every driver's, and the JSON
+    logs') has no lone surrogates."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_USER_ID_LENGTH:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
+
+
 def user_id_from_claims(claims: dict) -> str | None:
-    """`sub`, else `user.id`; an opaque string of 1-255 characters, or None."""
+    """`sub`, else `user.id`, if usable_id; else None."""
     user_id = claims.get("sub")
     if user_id is None:
         user = claims.get("user")
         user_id = user.get("id") if isinstance(user, dict) else None
-    if isinstance(user_id, str) and 0 < len(user_id) <= MAX_USER_ID_LENGTH:
-        return user_id
-    return None
+    return user_id if usable_id(user_id) else None
 
 
 class Identity(NamedTuple):
@@ -127,6 +138,8 @@ def verified_identity(authorization: str) -> Identity:
     if user_id is None:
         raise InvalidToken("Token does not name a user (no usable `sub` or `user.id`).")
     identity = Identity(user_id, subject_of(claims, user_id))
+    if not usable_id(identity.subject.id):  # it is looked up in Better Auth's table
+        raise InvalidToken("Token names a session id that no session can have.")
     if get_jwt_header().get("alg") == "HS256":
         current_app.extensions[VERIFIED_TOKENS_EXTENSION].remember(
             authorization, identity, claims

@@ -216,7 +216,12 @@ def run(user_id: str, operations: list) -> list[dict]:
         except HTTPException as error:
             raise OperationFailed(index + len(run_of), error) from None
         if run_of:
-            created = task_queries.add_inbox_tasks(user_id, [f for _, f in run_of])
+            try:
+                created = task_queries.add_inbox_tasks(user_id, [f for _, f in run_of])
+            except HTTPException as error:
+                # Past the limit of live tasks: the run is refused as a whole,
+                # named by its first operation.
+                raise OperationFailed(index, error) from None
             Session.commit()  # releases the savepoint, as create_task's commit does
             for (ref, _), task in zip(run_of, created, strict=True):
                 if ref is not None:

@@ -8,11 +8,13 @@ import marshmallow as ma
 from flask import current_app, g, jsonify
 from sqlalchemy.exc import (
     DisconnectionError,
+    IntegrityError,
     InterfaceError,
     OperationalError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import (
+    Conflict,
     HTTPException,
     InternalServerError,
     ServiceUnavailable,
@@ -21,6 +23,10 @@ from werkzeug.exceptions import (
 from werkzeug.http import HTTP_STATUS_CODES
 
 RETRY_AFTER_SECONDS = 5
+# Live (not deleted) tasks per user, subtasks included. Migration 0012's trigger
+# refuses an INSERT past it, naming this constraint.
+MAX_LIVE_TASKS = 100_000
+LIVE_TASKS_LIMIT = "tasks_live_limit"
 
 
 class ErrorSchema(ma.Schema):
@@ -103,19 +109,58 @@ DATABASE_UNAVAILABLE = (
 )
 
 
+# SQLSTATEs of a statement PostgreSQL cancelled: statement_timeout (or a cancel
+# request), lock_timeout.
+CANCELLED = {"57014", "55P03"}
+
+
+def cancelled(error) -> bool:
+    """Did the database cancel the statement for taking too long (PostgreSQL's
+    statement or lock timeout, SQLite's progress handler in db.py)?"""
+    orig = getattr(error, "orig", None)
+    if getattr(orig, "pgcode", None) in CANCELLED:
+        return True
+    return type(orig).__module__ == "sqlite3" and str(orig) == "interrupted"
+
+
 def database_unavailable(error):
-    """The database could not be reached or timed out: the client may retry."""
+    """The database could not be reached, timed out, or cancelled a statement
+    that ran too long: the client may retry."""
     reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+    too_long = cancelled(error)
     current_app.logger.warning(
-        "database unavailable: %s: %s",
+        "database %s: %s: %s",
+        "statement cancelled" if too_long else "unavailable",
         type(error).__name__,
         reason[0] if reason else "",
     )
-    return error_response(
-        503,
-        "The database is unavailable right now; retry shortly.",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    detail = (
+        "The request took too long in the database and was stopped; retry shortly."
+        if too_long
+        else "The database is unavailable right now; retry shortly."
     )
+    return error_response(
+        503, detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
+
+
+def refused_by_a_limit(context) -> None:
+    """SQLAlchemy's handle_error hook: an INSERT that migration 0012's trigger
+    refused (the user's live tasks past MAX_LIVE_TASKS) is the contract's 409,
+    from whichever write path made it (create, batch, next occurrence, MCP)."""
+    error = context.sqlalchemy_exception
+    if not isinstance(error, IntegrityError):
+        return
+    orig = error.orig
+    diag = getattr(orig, "diag", None)
+    if diag is not None:  # psycopg2
+        refused = diag.constraint_name == LIVE_TASKS_LIMIT
+    else:  # sqlite3: RAISE(ABORT, ...)'s message
+        refused = str(orig) == LIVE_TASKS_LIMIT
+    if refused:
+        raise Conflict(
+            f"At most {MAX_LIVE_TASKS:,} tasks per user: delete some first."
+        ) from None
 
 
 def init_app(app) -> None:

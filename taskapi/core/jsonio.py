@@ -55,13 +55,19 @@ def _chunked_past_the_limit(req, body: bytes) -> bool:
     )
 
 
+def request_body(req) -> bytes:
+    """The whole body, or a 413 past MAX_CONTENT_LENGTH however it was sent."""
+    body = req.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    if _chunked_past_the_limit(req, body):
+        raise RequestEntityTooLarge()
+    return body
+
+
 class Parser(FlaskParser):
     """webargs' Flask parser with the contract's body rules."""
 
     def load_json(self, req, schema):
-        body = req.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
-        if _chunked_past_the_limit(req, body):
-            raise RequestEntityTooLarge()
+        body = request_body(req)
         if not body:
             if getattr(schema, "body_optional", False):
                 return {}

@@ -1,7 +1,13 @@
 """The MCP server of the tools (tools.py): the SDK's low-level Server, so the
 tools carry their own input schemas (made from the REST schemas) and the arguments
-reach marshmallow as the agent sent them, an explicit null included."""
+reach marshmallow as the agent sent them, an explicit null included.
 
+A tool call's database work is synchronous: it runs in a thread of a bounded pool,
+never on the event loop, which every MCP request of the process shares."""
+
+from functools import partial
+
+import anyio.to_thread
 import orjson
 from flask import g
 from marshmallow import ValidationError
@@ -10,10 +16,17 @@ from mcp_types import CallToolResult, ListToolsResult, TextContent, Tool
 from werkzeug.exceptions import HTTPException
 
 from ..core.db import Session
-from ..core.errors import error_body, http_error
+from ..core.errors import (
+    DATABASE_UNAVAILABLE,
+    database_unavailable,
+    error_body,
+    http_error,
+)
 from .tools import TOOLS, ToolFailure, invalid
 
-USER_HEADER = "X-Taskapi-Verified-User"  # set by views.py, never by clients
+# The ASGI scope key where mcp_bridge puts the verified user: not a header, which
+# a client could send and which carries only latin-1.
+USER_SCOPE_KEY = "taskapi.verified_user"
 
 
 def tool_list(app) -> list[Tool]:
@@ -43,7 +56,8 @@ def _error_result(body: dict) -> CallToolResult:
 
 
 def call(app, name: str, arguments: dict | None, verified: str | None):
-    """Run tool `name` for the verified user, in the app's context."""
+    """Run tool `name` for the verified user, in the app's context. The thread's
+    session is removed at the end, in the thread that used it."""
     with app.app_context():
         try:
             spec = TOOLS.get(name)
@@ -70,6 +84,9 @@ def call(app, name: str, arguments: dict | None, verified: str | None):
             return _error_result(invalid(error.messages, spec.location).body)
         except HTTPException as error:
             return _error_result(http_error(error).get_json())
+        except DATABASE_UNAVAILABLE as error:
+            # /api's 503: an outage, or a statement or lock wait cut short
+            return _error_result(database_unavailable(error).get_json())
         finally:
             Session.remove()
     return CallToolResult(
@@ -78,9 +95,12 @@ def call(app, name: str, arguments: dict | None, verified: str | None):
 
 
 def build_server(app, stdio_user: str | None = None) -> Server:
-    """The tools, acting for the verified user of each HTTP request (the header
-    views.py sets), or for `stdio_user` (mcp-stdio: the operator's choice)."""
+    """The tools, acting for the verified user of each HTTP request (the scope
+    key mcp_bridge sets), or for `stdio_user` (mcp-stdio: the operator's choice)."""
     tools = tool_list(app)
+    # As many tool calls at once as gunicorn has threads to wait for them; more
+    # wait for a free thread (with the bridge's deadline).
+    threads = anyio.CapacityLimiter(app.config["MCP_TOOL_THREADS"])
 
     async def on_list_tools(ctx, params) -> ListToolsResult:
         return ListToolsResult(tools=tools)
@@ -88,9 +108,10 @@ def build_server(app, stdio_user: str | None = None) -> Server:
     async def on_call_tool(ctx, params) -> CallToolResult:
         verified = stdio_user
         if verified is None:
-            headers = getattr(ctx.request, "headers", None) or {}
-            verified = headers.get(USER_HEADER.lower()) or headers.get(USER_HEADER)
-        return call(app, params.name, params.arguments, verified)
+            scope = getattr(ctx.request, "scope", None) or {}
+            verified = scope.get(USER_SCOPE_KEY)
+        work = partial(call, app, params.name, params.arguments, verified)
+        return await anyio.to_thread.run_sync(work, limiter=threads)
 
     return Server(
         "taskapi",

@@ -2,24 +2,26 @@
 stateless, JSON answers) behind a Flask view of the `mcp` blueprint.
 
 The view is an ordinary Flask view, so the bearer-token check, the 403 for another
-user's path, the rate limit, request ids and JSON logs of /api apply as they are.
-It hands the request to the SDK's ASGI app through a2wsgi, with the verified user
-in a header it sets itself (a client's own value of it is replaced).
+user's path, the rate limit, the body limit, request ids and JSON logs of /api
+apply as they are. It reads the body as /api does (413 past MAX_CONTENT_LENGTH),
+then hands the request to the SDK's ASGI app on the process's event loop, with the
+verified user in the ASGI scope (mcp_server.USER_SCOPE_KEY), and waits for the
+whole answer at most MCP_REPLY_SECONDS.
 """
 
 import asyncio
+import concurrent.futures
 import os
 import threading
 
-from a2wsgi import ASGIMiddleware
 from flask import Blueprint, Response, current_app, g, request
 from mcp.server.transport_security import TransportSecuritySettings
 
-from ..core.errors import error_body
-from .server import USER_HEADER, build_server
+from ..core.errors import error_body, error_response
+from ..core.jsonio import request_body
+from .server import USER_SCOPE_KEY, build_server
 
 EXTENSION = "taskapi.mcp"
-_ENVIRON_USER = "HTTP_" + USER_HEADER.upper().replace("-", "_")
 
 # A plain Flask blueprint: JSON-RPC is not described by the OpenAPI document. The
 # token check and the rate limit apply to it by name (taskapi/__init__.py).
@@ -34,13 +36,14 @@ class _Bridge:
         self.app = app
         self.pid = None
         self.lock = threading.Lock()
-        self.wsgi = None
+        self.asgi = None
+        self.loop = None
 
     def get(self):
         with self.lock:
             if self.pid != os.getpid():
                 server = build_server(self.app)
-                asgi = server.streamable_http_app(
+                self.asgi = server.streamable_http_app(
                     stateless_http=True,
                     json_response=True,
                     streamable_http_path="/mcp",
@@ -52,8 +55,8 @@ class _Bridge:
                         enable_dns_rebinding_protection=False
                     ),
                 )
-                loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, daemon=True).start()
+                self.loop = asyncio.new_event_loop()
+                threading.Thread(target=self.loop.run_forever, daemon=True).start()
                 started = threading.Event()
 
                 async def keep_running():
@@ -61,36 +64,78 @@ class _Bridge:
                         started.set()
                         await asyncio.Event().wait()
 
-                asyncio.run_coroutine_threadsafe(keep_running(), loop)
+                asyncio.run_coroutine_threadsafe(keep_running(), self.loop)
                 started.wait(10)
-                self.wsgi = ASGIMiddleware(asgi, loop=loop)
                 self.pid = os.getpid()
-            return self.wsgi
+            return self.asgi, self.loop
 
 
-def _forward():
-    forwarded = dict(request.environ)
-    forwarded[_ENVIRON_USER] = g.user_id
-    forwarded["PATH_INFO"] = "/mcp"
-    forwarded["SCRIPT_NAME"] = ""
-    status_headers = {}
+async def _exchange(asgi, scope: dict, body: bytes) -> tuple[int, list, bytes]:
+    """One request, its body read whole, through the ASGI app: its status,
+    headers and body."""
+    reply = {"body": []}
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
 
-    def start_response(status, headers, exc_info=None):
-        status_headers["status"] = status
-        status_headers["headers"] = headers
+    async def receive():
+        if pending:
+            return pending.pop()
+        await asyncio.Event().wait()  # no more input: wait to be cancelled
 
-    body = b"".join(current_app.extensions[EXTENSION].get()(forwarded, start_response))
-    response = Response(body, status=status_headers["status"])
-    for name, value in status_headers["headers"]:
-        if name.lower() not in ("content-length",):
-            response.headers[name] = value
-    return response
+    async def send(message):
+        if message["type"] == "http.response.start":
+            reply["status"], reply["headers"] = message["status"], message["headers"]
+        elif message["type"] == "http.response.body":
+            reply["body"].append(message.get("body", b""))
+
+    await asgi(scope, receive, send)
+    return reply["status"], reply["headers"], b"".join(reply["body"])
 
 
-@blp.route("/mcp", methods=["GET", "POST", "DELETE"])
+def _scope(body: bytes) -> dict:
+    headers = [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in request.headers.items()
+    ]
+    environ = request.environ
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": request.scheme,
+        "path": "/mcp",
+        "raw_path": b"/mcp",
+        "query_string": request.query_string,
+        "root_path": "",
+        "headers": headers,
+        "server": (environ["SERVER_NAME"], int(environ["SERVER_PORT"])),
+        "client": (request.remote_addr or "", 0),
+        USER_SCOPE_KEY: g.user_id,
+    }
+
+
+@blp.route("/mcp", methods=["POST"])
 def mcp():
     """MCP over streamable HTTP (JSON-RPC 2.0), stateless: the SDK answers."""
-    return _forward()
+    body = request_body(request)  # /api's limit: 413 past MAX_CONTENT_LENGTH
+    asgi, loop = current_app.extensions[EXTENSION].get()
+    future = asyncio.run_coroutine_threadsafe(_exchange(asgi, _scope(body), body), loop)
+    seconds = current_app.config["MCP_REPLY_SECONDS"]
+    try:
+        status, headers, content = future.result(timeout=seconds)
+    except concurrent.futures.TimeoutError:
+        # Never a thread held for ever; the tool call itself may still finish.
+        future.cancel()
+        return error_response(
+            504,
+            f"The MCP server did not answer within {seconds:g} s; the call may "
+            "still complete. Check before repeating one that is not idempotent.",
+        )
+    response = Response(content, status=status)
+    for name, value in headers:
+        if name.lower() != b"content-length":
+            response.headers[name.decode("latin-1")] = value.decode("latin-1")
+    return response
 
 
 def protected_resource_metadata():

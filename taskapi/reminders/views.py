@@ -38,7 +38,14 @@ class ReminderWindowSchema(ma.Schema):
     @ma.post_load
     def window(self, data, **kwargs):
         after = data.get("after") or utcnow()
-        before = data.get("before") or after + DEFAULT_WINDOW
+        try:
+            before = data.get("before") or after + DEFAULT_WINDOW
+        except OverflowError:  # the calendar ends at 9999-12-31
+            raise ValidationError(
+                "Too close to the end of year 9999 for the default 24 h window: "
+                "give `before` too.",
+                "after",
+            ) from None
         if before < after:
             raise ValidationError("Must not be earlier than `after`.", "before")
         if before - after > MAX_WINDOW:

@@ -219,6 +219,8 @@ class MoveSchema(ma.Schema):
 
 SORT_KEYS = ("created_at", "updated_at", "due_date", "priority", "title", "position")
 SORTS = (*SORT_KEYS, *(f"-{key}" for key in SORT_KEYS))
+# A search's cost grows with its length times each description's (listing.py).
+MAX_QUERY_LENGTH = 200
 DEFAULT_SORT = "-created_at"
 
 
@@ -246,12 +248,12 @@ class TaskQuerySchema(ma.Schema):
     tag = fields.List(Text(strip=True, validate=validate.Length(1, 50)))
     q = Text(
         strip=True,
-        validate=validate.Length(max=2000),
+        validate=validate.Length(max=MAX_QUERY_LENGTH),
         metadata={"description": "Case-insensitive substring of title or description."},
     )
     search = Text(
         strip=True,
-        validate=validate.Length(max=2000),
+        validate=validate.Length(max=MAX_QUERY_LENGTH),
         metadata={"description": "Another name for `q`."},
     )
     series_id = fields.UUID(

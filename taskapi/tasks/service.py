@@ -223,7 +223,7 @@ _SOFT_DELETE_SUBTASKS = prepared(
 def soft_delete(user_id: str, task_id: str, if_match: IfMatch | None = None) -> None:
     """The task and its subtasks, in one transaction. The subtasks' UPDATE is a
     statement of its own: it sees every subtask committed while the first one
-    waited for the task's row (a create under it holds the row FOR SHARE)."""
+    waited for the task's row (a create under it holds the row locked)."""
     parameters = {"owner_id": user_id, "task_uuid": task_uuid(task_id)}
     if if_match is None:
         begin_transaction()

@@ -5,14 +5,19 @@ siblings there is ordering.py's."""
 import uuid
 from typing import NamedTuple
 
-from sqlalchemy import Row, exists, select, update
+from sqlalchemy import Row, exists, func, select, update
+from werkzeug.exceptions import Conflict
 
 from ..core.db import Session
 from ..core.errors import invalid, too_busy
+from ..core.prepared import prepared
 from ..core.scope import USER_ID, owned
 from ..lists.models import LIST_NOT_FOUND, LISTS
 from .lookup import LIST_ID, PARENT_ID, TASK_ID, TASK_NOT_FOUND
 from .models import TASKS, Task
+
+# A parent's live subtasks; every route that gives a task a parent checks it here.
+MAX_SUBTASKS = 100
 
 
 class Place(NamedTuple):
@@ -26,6 +31,9 @@ _SHARED_PARENT = select(TASKS.list_id, TASKS.parent_id).where(
 )
 _HAS_SUBTASKS = select(
     exists().where(*owned(USER_ID, TASKS), TASKS.parent_id == TASK_ID)
+)
+_SUBTASK_COUNT = prepared(
+    select(func.count()).where(*owned(USER_ID, TASKS), TASKS.parent_id == PARENT_ID)
 )
 
 
@@ -43,9 +51,12 @@ def _referenced_list(user_id: str, list_id: uuid.UUID) -> None:
 
 def _referenced_parent(user_id: str, parent_id: uuid.UUID, lock: bool) -> Row:
     """The would-be parent; 422 on `parent_id` unless it is the user's live
-    top-level task. `lock`: held FOR SHARE until this transaction ends (its
-    deletion, or its becoming a subtask, waits for it)."""
-    statement = _SHARED_PARENT.with_for_update(read=True) if lock else _SHARED_PARENT
+    top-level task. `lock`: held FOR NO KEY UPDATE until this transaction ends:
+    its deletion, its becoming a subtask, and any other placement of a subtask
+    under it wait, so that their counts of its subtasks cannot both pass."""
+    statement = (
+        _SHARED_PARENT.with_for_update(key_share=True) if lock else _SHARED_PARENT
+    )
     parent = Session.execute(
         statement, {"owner_id": user_id, "parent_uuid": parent_id}
     ).first()
@@ -57,13 +68,23 @@ def _referenced_parent(user_id: str, parent_id: uuid.UUID, lock: bool) -> Row:
 
 
 def _parent_in_its_list(user_id: str, parent_id: uuid.UUID, current: Place):
-    """The parent's list, both held FOR SHARE: the list first, as a list's
-    delete locks the list, then its tasks (the other order deadlocks)."""
+    """The parent's list, both locked: the list first, as a list's delete locks
+    the list, then its tasks (the other order deadlocks). 409 if the parent has
+    MAX_SUBTASKS already."""
     list_id = _referenced_parent(user_id, parent_id, lock=False).list_id
     if list_id is not None and list_id != current.list_id:
         _referenced_list(user_id, list_id)
     if _referenced_parent(user_id, parent_id, lock=True).list_id != list_id:
         raise too_busy()  # it moved to another list just now
+    # Counted after the lock, in a statement of its own: it sees the subtasks of
+    # the placement that held the lock before (READ COMMITTED).
+    count = Session.execute(
+        _SUBTASK_COUNT, {"owner_id": user_id, "parent_uuid": parent_id}
+    ).scalar()
+    if count >= MAX_SUBTASKS:
+        raise Conflict(
+            f"At most {MAX_SUBTASKS} subtasks per task: this one has {count}."
+        )
     return list_id
 
 

@@ -12,29 +12,51 @@ and let `flask db revision --autogenerate` write the migration. PostgreSQL only
 from alembic_utils.pg_function import PGFunction
 from alembic_utils.pg_trigger import PGTrigger
 
+from ..core.errors import MAX_LIVE_TASKS
+
 # Statement-level triggers over transition tables: one upsert per user and
 # statement, so a bulk insert of N rows costs one counter update, not N updates of
-# one row (which PostgreSQL makes quadratic within a transaction).
-_UPSERT = """
+# one row (which PostgreSQL makes quadratic within a transaction). An INSERT past
+# MAX_LIVE_TASKS is refused (migration 0012): the upsert returns each inserting
+# user's count as it now stands, after waiting for any concurrent writer of it.
+_CHANGES = {
+    "added": "SELECT user_id, 1 AS delta FROM new_rows WHERE deleted_at IS NULL",
+    "removed": "SELECT user_id, -1 AS delta FROM old_rows WHERE deleted_at IS NULL",
+}
+
+
+def _upsert(changes: str) -> str:
+    return f"""
     INSERT INTO task_counts (user_id, live)
     SELECT user_id, sum(delta) FROM ({changes}) AS changes
     GROUP BY user_id HAVING sum(delta) <> 0 ORDER BY user_id
-    ON CONFLICT (user_id) DO UPDATE SET live = task_counts.live + EXCLUDED.live;
-"""
-_ADDED = "SELECT user_id, 1 AS delta FROM new_rows WHERE deleted_at IS NULL"
-_REMOVED = "SELECT user_id, -1 AS delta FROM old_rows WHERE deleted_at IS NULL"
+    ON CONFLICT (user_id) DO UPDATE SET live = task_counts.live + EXCLUDED.live"""
+
+
+_LIMITED_INSERT = f"""
+        WITH counted AS ({_upsert(_CHANGES["added"])}
+            RETURNING live
+        )
+        SELECT max(live) INTO most FROM counted;
+        IF most > {MAX_LIVE_TASKS} THEN
+            RAISE EXCEPTION 'At most {MAX_LIVE_TASKS} live tasks per user'
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'tasks_live_limit';
+        END IF;"""
+_BOTH = f"{_CHANGES['added']} UNION ALL {_CHANGES['removed']}"
 
 TASK_COUNTS_APPLY = PGFunction(
     schema="public",
     signature="task_counts_apply()",
     definition=f"""RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF TG_OP = 'INSERT' THEN {_UPSERT.format(changes=_ADDED)}
-        ELSIF TG_OP = 'DELETE' THEN {_UPSERT.format(changes=_REMOVED)}
-        ELSE {_UPSERT.format(changes=f"{_ADDED} UNION ALL {_REMOVED}")}
-        END IF;
-        RETURN NULL;
-    END $$""",
+DECLARE
+    most integer;
+BEGIN
+    IF TG_OP = 'INSERT' THEN {_LIMITED_INSERT}
+    ELSIF TG_OP = 'DELETE' THEN {_upsert(_CHANGES["removed"])};
+    ELSE {_upsert(_BOTH)};
+    END IF;
+    RETURN NULL;
+END $$""",
 )
 TASK_COUNTS_CLEAR = PGFunction(
     schema="public",

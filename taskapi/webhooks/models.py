@@ -56,9 +56,11 @@ class WebhookEvent(Base):
     attempts: Mapped[int]
     next_attempt_at: Mapped[datetime]
 
+    # Claims go round robin over webhooks, oldest first within each, and in
+    # order per task (outbox.py).
     __table_args__ = (
         Index("ix_webhook_events_task_order", "webhook_id", "task_id", "id"),
-        Index("ix_webhook_events_due", "next_attempt_at", "id"),
+        Index("ix_webhook_events_webhook", "webhook_id", "id"),
     )
 
 

@@ -76,7 +76,7 @@ def get_webhook(user_id: str, webhook_id: str, *, for_update=False) -> Webhook:
         *of_user(user_id, Webhook),
         Webhook.id == uuid_or_404(webhook_id, WEBHOOK_NOT_FOUND),
     )
-    if for_update:  # held until the transaction ends: the worker waits
+    if for_update:  # until the transaction ends; the worker skips it meanwhile
         statement = statement.with_for_update()
     found = Session.scalars(statement).one_or_none()
     if found is None:
@@ -85,7 +85,9 @@ def get_webhook(user_id: str, webhook_id: str, *, for_update=False) -> Webhook:
 
 
 def delete_webhook(user_id: str, webhook_id: str, condition) -> None:
-    """Its undelivered events and its log go with it (ON DELETE CASCADE)."""
+    """Its undelivered events and its log go with it (ON DELETE CASCADE). The
+    webhook is locked before its events, as the worker locks them, and no
+    delivery holds a lock (webhook_outbox.py): this never waits on one."""
     begin_transaction()
     webhook = get_webhook(user_id, webhook_id, for_update=True)
     if condition is not None:

@@ -174,3 +174,40 @@ def test_tokens_elsewhere_than_the_authorization_header_are_ignored(client):
     ):
         assert_unauthorized(client.get("/api/tasks", **request))
     assert_unauthorized(client.post("/api/tasks", data={"access_token": token}))
+
+
+# A signed token with an id no database can hold: PostgreSQL's text refuses NUL, and
+# UTF-8 has no lone surrogates. Correctly signed, such a token still names no one.
+UNSTORABLE_IDS = ["a\x00b", "\x00", "\ud800", "x\udfff", "\udc80abc"]
+
+
+@pytest.mark.parametrize("user_id", UNSTORABLE_IDS)
+@pytest.mark.parametrize("claim", ["sub", "user.id"])
+def test_a_user_id_with_nul_or_a_lone_surrogate_is_401(client, user_id, claim):
+    token = (
+        make_token(user_id)
+        if claim == "sub"
+        else make_token(sub=None, user={"id": user_id})
+    )
+    for method, path in (
+        ("GET", "/api/tasks"),
+        ("POST", "/api/tasks"),
+        ("GET", "/api/reminders"),
+        ("GET", "/api/webhooks"),
+    ):
+        response = client.open(
+            path, method=method, json={"title": "x"}, headers=bearer(token)
+        )
+        assert "no usable" in assert_unauthorized(response)["detail"]
+
+
+@pytest.mark.parametrize("session_id", UNSTORABLE_IDS)
+def test_a_session_id_with_nul_or_a_lone_surrogate_is_401_before_any_look_up(
+    make_app, database_uri, session_id
+):
+    """With sessions checked in Better Auth's database (here any database: the
+    token is refused before a query is sent)."""
+    app = make_app(BETTER_AUTH_DATABASE_URL=database_uri)
+    token = make_token("alice", session={"id": session_id, "userId": "alice"})
+    response = app.test_client().get("/api/tasks", headers=bearer(token))
+    assert "session id" in assert_unauthorized(response)["detail"]

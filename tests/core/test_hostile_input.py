@@ -268,6 +268,66 @@ def test_sql_and_like_wildcards_in_query_parameters_never_break_out(alice, bob, 
     assert bob.get("/tasks").get_json() == [theirs]
 
 
+# Dates at the ends of the calendar ---------------------------------------------------
+# Python's datetime stops at year 9999 and starts at year 1: arithmetic past either
+# end is a 422 naming the parameter, never an OverflowError.
+
+END = "9999-12-31T23:00:00Z"
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        (f"after={END}", "after"),  # the default window would end in year 10000
+        ("after=9999-12-31", "after"),
+        ("after=9999-12-31T23:59:59-23:59", "after"),  # year 10000 in UTC
+        ("before=0001-01-01T00:00:00%2B23:59", "before"),  # year 0 in UTC
+    ],
+)
+def test_a_reminders_window_past_the_calendar_is_422_naming_it(alice, query, field):
+    body = assert_error(alice.get(f"/reminders?{query}"), 422)
+    assert list(body["errors"]["query"]) == [field]
+
+
+def test_a_reminders_window_at_the_end_of_the_calendar_is_served(alice):
+    task = alice.create(title="Last call", reminders=[{"at": "9999-12-31T23:30:00Z"}])
+    response = alice.get(f"/reminders?after={END}&before=9999-12-31T23:59:59Z")
+    assert response.status_code == 200
+    assert [r["task_id"] for r in response.get_json()] == [task["id"]]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["due_after=9999-12-31T23:59:59-23:59", "due_before=0001-01-01T00:00%2B01:00"],
+)
+def test_a_due_date_filter_past_the_calendar_is_422(alice, query):
+    body = assert_error(alice.get(f"/tasks?{query}"), 422)
+    assert list(body["errors"]["query"]) == [query.partition("=")[0]]
+
+
+def test_a_reminder_before_year_1_is_422_and_creates_nothing(alice):
+    body = {
+        "title": "x",
+        "due_date": "0001-01-01T09:00:00Z",
+        "reminders": [{"before": "P1D"}],
+    }
+    response = alice.post("/tasks", json=body)
+    assert list(assert_error(response, 422)["errors"]["json"]) == ["reminders"]
+    assert alice.get("/tasks").get_json() == []
+
+
+def test_a_series_at_the_end_of_the_calendar_completes_without_a_next_one(alice):
+    task = alice.create(
+        title="Daily",
+        due_date="9999-12-31T09:00:00Z",
+        recurrence={"rule": "FREQ=DAILY"},
+        reminders=[{"before": "P30D"}],
+    )
+    response = alice.patch(f"/tasks/{task['id']}/complete", json={"completed": True})
+    assert response.status_code == 200
+    assert response.get_json()["next_task_id"] is None
+
+
 # Paths ---------------------------------------------------------------------------
 
 
