@@ -9,7 +9,7 @@ from werkzeug.exceptions import NotFound
 
 from .changes import record_purge
 from .completion import new_status
-from .db import Session, begin_transaction
+from .db import Session, begin_transaction, lift_statement_timeout
 from .errors import too_busy
 from .etags import IfMatch
 from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, read_for_write
@@ -256,7 +256,11 @@ def soft_delete(user_id: str, task_id: str, if_match: IfMatch | None = None) -> 
 def purge_deleted(before) -> int:
     """Remove soft-deleted tasks for good (the CLI's purge-deleted), then the
     deleted lists no task refers to any more. Their reminder rows go first:
-    SQLite, without its foreign-key enforcement, does not cascade."""
+    SQLite, without its foreign-key enforcement, does not cascade. One
+    transaction, exempt from the statement timeout: a first purge may remove
+    millions of rows."""
+    begin_transaction()
+    lift_statement_timeout(Session.connection())
     purged = select(Task.id).where(
         Task.deleted_at.is_not(None), Task.deleted_at < before
     )

@@ -189,6 +189,26 @@ def test_a_migration_over_a_big_table_is_not_cut_off(make_app, big_database):
     get_engine(impatient).dispose()
 
 
+def test_purge_deleted_over_a_big_table_is_not_cut_off(make_app, big_database):
+    patient = make_app(SQLALCHEMY_DATABASE_URI=big_database)
+    assert patient.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
+    add_tasks(get_engine(patient), "bulk", 100_000, live=False)
+    get_engine(patient).dispose()
+    impatient = make_app(
+        SQLALCHEMY_DATABASE_URI=big_database,
+        DATABASE_STATEMENT_TIMEOUT=0.02,
+        DATABASE_LOCK_TIMEOUT=0.02,
+    )
+
+    result = impatient.test_cli_runner().invoke(
+        args=["purge-deleted", "--older-than", "0"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Purged 100000 deleted task(s)" in result.output
+    get_engine(impatient).dispose()
+
+
 @pytest.mark.no_pgbouncer(BY_ROLE)
 def test_a_lifted_timeout_lets_one_transaction_run_long(make_app):
     app = make_app(DATABASE_STATEMENT_TIMEOUT=0.05, DATABASE_LOCK_TIMEOUT=0.05)
