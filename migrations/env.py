@@ -5,7 +5,8 @@ import warnings
 from alembic import context
 
 from taskapi import models  # noqa: F401  (registers the tables on Base.metadata)
-from taskapi.db import Base, lift_statement_timeout
+from taskapi.db import Base
+from taskapi.timeouts import lift_statement_timeout
 
 config = context.config
 

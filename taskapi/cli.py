@@ -17,8 +17,9 @@ from flask.cli import AppGroup, with_appcontext
 
 from . import idempotency, task_queries
 from .auth import MAX_USER_ID_LENGTH
-from .db import get_engine, store_role_timeouts
+from .db import behind_pgbouncer, get_engine
 from .models import PRIORITIES, utcnow
+from .timeouts import store_role_timeouts
 from .webhook_worker import Worker
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -45,9 +46,12 @@ def alembic_config() -> AlembicConfig:
 def db_upgrade(revision):
     """Migrate the database up to REVISION (default: the newest)."""
     command.upgrade(alembic_config(), revision)
-    stored = store_role_timeouts(current_app)  # behind PgBouncer only
-    if stored:
-        click.echo(stored)
+    config = current_app.config
+    if behind_pgbouncer(config["SQLALCHEMY_DATABASE_URI"], config["DATABASE_POOL"]):
+        # PgBouncer refuses the timeouts in the startup packet: the role's defaults
+        stored = store_role_timeouts(get_engine(current_app), config)
+        if stored:
+            click.echo(stored)
 
 
 @db_cli.command("downgrade")

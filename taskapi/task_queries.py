@@ -9,7 +9,7 @@ from werkzeug.exceptions import NotFound
 
 from .changes import record_purge
 from .completion import new_status
-from .db import Session, begin_transaction, lift_statement_timeout
+from .db import Session, begin_transaction
 from .errors import too_busy
 from .etags import IfMatch
 from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, read_for_write
@@ -38,6 +38,7 @@ from .scope import (
     task_columns,
     task_uuid,
 )
+from .timeouts import lift_statement_timeout
 
 _INSERT = prepared(insert(Task.__table__).returning(*task_columns()))
 

@@ -18,7 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from taskapi import config, create_app
-from taskapi.db import Session, begin_transaction, get_engine, lift_statement_timeout
+from taskapi.db import Session, begin_transaction, get_engine
+from taskapi.timeouts import lift_statement_timeout
 from tests.helpers import (
     SECRET,
     TEST_PGBOUNCER_URL,
