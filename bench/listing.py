@@ -87,6 +87,7 @@ class BenchConfig(TestingConfig):
         super().__init__(instance_path)
         self.SQLALCHEMY_DATABASE_URI = BenchConfig.url
         self.JWT_SECRET_KEY = SECRET
+        self.DATABASE_STATEMENT_TIMEOUT = 0  # loading 100,000 tasks takes longer
 
 
 def fresh_database(server_url: str, name: str) -> str:

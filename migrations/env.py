@@ -10,7 +10,8 @@ from alembic_utils.pg_trigger import PGTrigger
 from alembic_utils.replaceable_entity import register_entities, registry
 
 import taskapi
-from taskapi.core.db import Base, lift_statement_timeout
+from taskapi.core.db import Base
+from taskapi.core.timeouts import lift_statement_timeout
 
 config = context.config
 

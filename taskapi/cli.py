@@ -15,7 +15,8 @@ from alembic.util import CommandError
 from flask import current_app
 from flask.cli import AppGroup
 
-from .core.db import get_engine, store_role_timeouts
+from .core.db import behind_pgbouncer, get_engine
+from .core.timeouts import store_role_timeouts
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -41,9 +42,12 @@ def alembic_config() -> AlembicConfig:
 def db_upgrade(revision):
     """Migrate the database up to REVISION (default: the newest)."""
     command.upgrade(alembic_config(), revision)
-    stored = store_role_timeouts(current_app)  # behind PgBouncer only
-    if stored:
-        click.echo(stored)
+    config = current_app.config
+    if behind_pgbouncer(config["SQLALCHEMY_DATABASE_URI"], config["DATABASE_POOL"]):
+        # PgBouncer refuses the timeouts in the startup packet: the role's defaults
+        stored = store_role_timeouts(get_engine(current_app), config)
+        if stored:
+            click.echo(stored)
 
 
 @db_cli.command("downgrade")

@@ -5,7 +5,6 @@ the app context ends. The engine is made in `init_app`, never at import time.
 """
 
 import hashlib
-import math
 import select
 import time
 from datetime import datetime, timezone
@@ -23,6 +22,7 @@ from sqlalchemy.types import TypeDecorator
 
 from . import prepared
 from .errors import refused_by_a_limit
+from .timeouts import bound_sqlite_statements, startup_options
 
 
 class AppSession(OrmSession):
@@ -101,30 +101,6 @@ def behind_pgbouncer(url, mode: str = "auto") -> bool:
     return uses_external_pooler(url, mode) or uses_external_pooler(url, "auto")
 
 
-def _milliseconds(seconds: float) -> int:
-    return max(1, round(seconds * 1000)) if seconds > 0 else 0
-
-
-def timeouts(config) -> dict[str, int]:
-    """PostgreSQL's statement_timeout and lock_timeout as configured, in
-    milliseconds (0: none)."""
-    return {
-        "statement_timeout": _milliseconds(config.get("DATABASE_STATEMENT_TIMEOUT", 0)),
-        "lock_timeout": _milliseconds(config.get("DATABASE_LOCK_TIMEOUT", 0)),
-    }
-
-
-def _startup_options(url, config) -> str:
-    """libpq's `options` for a direct connection: the timeouts ride in the
-    startup packet, so they cost no round trip. Options already in the URL (Neon's
-    `endpoint=...`) are kept."""
-    given = make_url(url).query.get("options") or ""
-    if isinstance(given, tuple):
-        given = " ".join(given)
-    settings = [f"-c {name}={ms}" for name, ms in timeouts(config).items() if ms]
-    return " ".join([given, *settings]).strip()
-
-
 def _json_text(value) -> str:
     return orjson.dumps(value).decode()
 
@@ -153,8 +129,8 @@ def engine_options(url: str, config=None) -> dict:
     mode = config.get("DATABASE_POOL", "auto")
     if not behind_pgbouncer(url, mode):
         # PgBouncer refuses a startup packet with `options`; behind it, the same
-        # timeouts are the role's defaults instead (store_role_timeouts).
-        startup = _startup_options(url, config)
+        # timeouts are the role's defaults instead (timeouts.store_role_timeouts).
+        startup = startup_options(url, config)
         if startup:
             connect_args["options"] = startup
     if uses_external_pooler(url, mode):
@@ -235,84 +211,6 @@ def lock_for_transaction(name: str) -> None:
     Session.execute(_ADVISORY_LOCK, {"key": key})
 
 
-# Execution option of a connection that may run statements of any length (see
-# lift_statement_timeout).
-UNBOUNDED = "taskapi_no_statement_timeout"
-
-
-def lift_statement_timeout(connection) -> None:
-    """No statement timeout for the rest of `connection`'s transaction: a
-    migration or a purge may rewrite a big table for minutes. The lock timeout
-    stays, so such work gives up rather than queue every request behind a lock
-    it waits for. On PostgreSQL, call it inside the transaction."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
-    else:
-        connection.execution_options(**{UNBOUNDED: True})
-
-
-def store_role_timeouts(app) -> str | None:
-    """Behind a transaction-pooling PgBouncer, which refuses libpq's `options`:
-    make the timeouts the defaults of this role in this database, which every
-    server connection PgBouncer opens from then on starts with (what Neon
-    documents for its pooler). `flask db upgrade` calls it; what it did, for the
-    log, or None where startup options carry the timeouts instead."""
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    engine = get_engine(app)
-    if engine.dialect.name != "postgresql":
-        return None
-    if not behind_pgbouncer(url, app.config.get("DATABASE_POOL", "auto")):
-        return None
-    with engine.connect() as conn:
-        database = conn.exec_driver_sql("SELECT current_database()").scalar()
-        role = f"ALTER ROLE CURRENT_USER IN DATABASE {_quoted(conn, database)}"
-        changes = [
-            f"{role} SET {name} = {ms}" if ms else f"{role} RESET {name}"
-            for name, ms in timeouts(app.config).items()
-        ]
-        try:
-            for change in changes:
-                conn.exec_driver_sql(change)
-        except DBAPIError as error:
-            app.logger.warning(
-                "The statement and lock timeouts are NOT set: %s. Run as a role "
-                "that may: %s",
-                str(error.orig).strip().splitlines()[0],
-                "; ".join(changes),
-            )
-            return None
-    return "; ".join(changes)
-
-
-def _quoted(conn, name: str) -> str:
-    return conn.dialect.identifier_preparer.quote_identifier(name)
-
-
-# How often (in SQLite virtual machine instructions) a running statement checks
-# its deadline: about every 0.1-1 ms of work.
-PROGRESS_STEPS = 10_000
-
-
-def _bound_sqlite_statements(engine, seconds: float) -> None:
-    """SQLite has no statement timeout: a progress handler stops a statement
-    that runs past its deadline (sqlite3 raises OperationalError "interrupted",
-    answered 503 like PostgreSQL's cancellation)."""
-
-    def install(dbapi_connection, record):
-        deadline = record.info.setdefault("statement_deadline", [math.inf])
-        dbapi_connection.set_progress_handler(
-            lambda: time.monotonic() > deadline[0], PROGRESS_STEPS
-        )
-
-    def start(conn, _cursor, _statement, _parameters, context, _executemany):
-        unbounded = context is not None and context.execution_options.get(UNBOUNDED)
-        deadline = math.inf if unbounded else time.monotonic() + seconds
-        conn.connection.info["statement_deadline"][0] = deadline
-
-    event.listen(engine, "connect", install)
-    event.listen(engine, "before_cursor_execute", start)
-
-
 def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
@@ -328,7 +226,7 @@ def init_app(app) -> None:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         if app.config.get("DATABASE_STATEMENT_TIMEOUT"):
-            _bound_sqlite_statements(engine, app.config["DATABASE_STATEMENT_TIMEOUT"])
+            bound_sqlite_statements(engine, app.config["DATABASE_STATEMENT_TIMEOUT"])
     elif not isinstance(engine.pool, NullPool):
         event.listen(engine, "checkout", check_on_checkout)
         event.listen(engine, "checkin", mark_last_use)

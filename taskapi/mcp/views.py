@@ -96,7 +96,6 @@ def _scope(body: bytes) -> dict:
         (name.lower().encode("latin-1"), value.encode("latin-1"))
         for name, value in request.headers.items()
     ]
-    environ = request.environ
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -108,7 +107,7 @@ def _scope(body: bytes) -> dict:
         "query_string": request.query_string,
         "root_path": "",
         "headers": headers,
-        "server": (environ["SERVER_NAME"], int(environ["SERVER_PORT"])),
+        "server": request.server,
         "client": (request.remote_addr or "", 0),
         USER_SCOPE_KEY: g.user_id,
     }

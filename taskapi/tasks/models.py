@@ -135,6 +135,14 @@ class Task(Base):
             "ix_tasks_user_list_position", "user_id", "list_id", "position", "id"
         ),
         live_index("ix_tasks_parent_position", "parent_id", "position", "id"),
+        # Deleted rows too: a purge's foreign-key check of each removed task
+        # looks for subtasks by it (migration 0012).
+        Index(
+            "ix_tasks_parent",
+            "parent_id",
+            postgresql_where=text("parent_id IS NOT NULL"),
+            sqlite_where=text("parent_id IS NOT NULL"),
+        ),
         # The inbox's order (migration 0010): `list_id IS NULL` does not let
         # PostgreSQL read the index above in position order.
         live_index(

@@ -14,6 +14,7 @@ from ..core.errors import too_busy
 from ..core.etags import IfMatch
 from ..core.prepared import prepared
 from ..core.scope import USER_ID, owned
+from ..core.timeouts import lift_statement_timeout
 from ..lists.models import TaskList
 from ..recurrence.occurrences import (
     check_recurrence,
@@ -247,7 +248,11 @@ def soft_delete(user_id: str, task_id: str, if_match: IfMatch | None = None) -> 
 def purge_deleted(before) -> int:
     """Remove soft-deleted tasks for good (the CLI's purge-deleted), then the
     deleted lists no task refers to any more. Their reminder rows go first:
-    SQLite, without its foreign-key enforcement, does not cascade."""
+    SQLite, without its foreign-key enforcement, does not cascade. One
+    transaction, exempt from the statement timeout: a first purge may remove
+    millions of rows."""
+    begin_transaction()
+    lift_statement_timeout(Session.connection())
     purged = select(Task.id).where(
         Task.deleted_at.is_not(None), Task.deleted_at < before
     )

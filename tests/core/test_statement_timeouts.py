@@ -18,12 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from taskapi import config, create_app
-from taskapi.core.db import (
-    Session,
-    begin_transaction,
-    get_engine,
-    lift_statement_timeout,
-)
+from taskapi.core.db import Session, begin_transaction, get_engine
+from taskapi.core.timeouts import lift_statement_timeout
 from tests.support.bulk import add_tasks
 from tests.support.databases import own_database, through_the_pooler
 from tests.support.environment import TEST_PGBOUNCER_URL, config_with, on_postgres
@@ -183,6 +179,26 @@ def test_a_migration_over_a_big_table_is_not_cut_off(make_app, big_database):
     result = impatient.test_cli_runner().invoke(args=["db", "upgrade"])
 
     assert result.exit_code == 0, result.output
+    get_engine(impatient).dispose()
+
+
+def test_purge_deleted_over_a_big_table_is_not_cut_off(make_app, big_database):
+    patient = make_app(SQLALCHEMY_DATABASE_URI=big_database)
+    assert patient.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
+    add_tasks(get_engine(patient), "bulk", 100_000, live=False)
+    get_engine(patient).dispose()
+    impatient = make_app(
+        SQLALCHEMY_DATABASE_URI=big_database,
+        DATABASE_STATEMENT_TIMEOUT=0.02,
+        DATABASE_LOCK_TIMEOUT=0.02,
+    )
+
+    result = impatient.test_cli_runner().invoke(
+        args=["purge-deleted", "--older-than", "0"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Purged 100000 deleted task(s)" in result.output
     get_engine(impatient).dispose()
 
 

@@ -4,7 +4,7 @@ table): one statement, exempt from the statement timeout, as a migration is."""
 
 from sqlalchemy import text
 
-from taskapi.core.db import lift_statement_timeout
+from taskapi.core.timeouts import lift_statement_timeout
 
 _ROWS = {
     "postgresql": "SELECT i FROM generate_series(1, :count) AS i",

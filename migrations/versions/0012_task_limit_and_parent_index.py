@@ -1,4 +1,5 @@
-"""At most 100,000 live tasks per user, refused by the database.
+"""At most 100,000 live tasks per user, refused by the database; an index on
+every task's parent_id, deleted ones included.
 
 Revision ID: 0012
 Revises: 0011
@@ -16,8 +17,14 @@ SQLite (development): a BEFORE INSERT trigger counts the user's live tasks, with
 RAISE(ABORT, 'tasks_live_limit'). Like migration 0008's triggers, it is dropped by
 a batch migration that rebuilds `tasks`; such a migration must create it again
 (create_sqlite_trigger).
+
+`ix_tasks_parent` (parent_id, over rows that have one): deleting a task checks
+the foreign key of its subtasks, which the partial index over live rows cannot
+serve, so purge-deleted read the whole table once per purged task (20,000 tasks:
+4.2 s, 0.16 s with this index; 100,000: four minutes).
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
@@ -83,14 +90,25 @@ def create_sqlite_trigger() -> None:
     op.execute(SQLITE_TRIGGER)
 
 
+HAS_PARENT = sa.text("parent_id IS NOT NULL")
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_function(LIMITED_INSERT))
     else:
         create_sqlite_trigger()
+    op.create_index(
+        "ix_tasks_parent",
+        "tasks",
+        ["parent_id"],
+        postgresql_where=HAS_PARENT,
+        sqlite_where=HAS_PARENT,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_tasks_parent", table_name="tasks")
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_function(PLAIN_INSERT))
     else:
