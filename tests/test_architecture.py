@@ -92,7 +92,7 @@ MAY_IMPORT = {
     "recurrence": {"core", "tasks", "reminders"},
     "reminders": {"core", "tasks"},
     "changes": {"core", "tasks", "lists"},
-    "webhooks": {"core", "tasks"},
+    "webhooks": {"core", "tasks", "reminders"},
     "mcp": {"core", "extensions", "tasks", "lists", "auth"},
 }
 

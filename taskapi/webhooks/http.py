@@ -1,5 +1,5 @@
-"""One delivery over HTTP: the event's body as the REST API renders the task,
-signed as Standard Webhooks do, POSTed with a total deadline and a bounded read.
+"""One delivery over HTTP: the event's signed body (signing.py) POSTed with a
+total deadline and a bounded read.
 
 The deadline covers the name look-up, connect, TLS, sending and the reply's
 head, not each read: every socket operation gets only the time the delivery has
@@ -9,60 +9,20 @@ body at most REPLY_BYTES are read, to reuse the connection when it is small;
 only the status counts. Redirects are not followed (httpcore never does).
 """
 
-import json
 import logging
 import math
 import threading
 import time
-import uuid
-from datetime import datetime, timezone
 
 import httpcore
 import httpx
-from sqlalchemy import Uuid
-from standardwebhooks import Webhook as Signer
 
-from ..core.db import UTCDateTime
-from ..core.fields import rfc3339 as _rfc3339
-from ..tasks.models import TASK_COLUMNS as _TASK_COLUMNS
-from ..tasks.models import Task
-from ..tasks.schemas import TaskSchema
+from .signing import event_body, signature_headers
 from .urls import RefusedURL, pinned_request, public_addresses
 
 log = logging.getLogger("taskapi.webhooks")
 DEADLINE = 5.0
 REPLY_BYTES = 4096
-
-_DATETIMES = {c.name for _, c in _TASK_COLUMNS if isinstance(c.type, UTCDateTime)}
-_UUIDS = {c.name for _, c in _TASK_COLUMNS if isinstance(c.type, Uuid)}
-
-
-def task_from_row_json(row: dict) -> Task:
-    """The Task of a row as to_jsonb wrote it, for TaskSchema to render as the
-    API does."""
-    values = {}
-    for key, column in _TASK_COLUMNS:
-        value = row.get(column.name)
-        if value is not None and column.name in _DATETIMES:
-            value = datetime.fromisoformat(value)
-        elif value is not None and column.name in _UUIDS:
-            value = uuid.UUID(value)
-        values[key] = value
-    return Task(**values)
-
-
-def event_body(event) -> str:
-    data = {"task": TaskSchema().dump(task_from_row_json(event.task))}
-    if event.remind_at is not None:
-        data["remind_at"] = _rfc3339(event.remind_at)
-    body = {
-        "id": str(event.event_id),
-        "type": event.type,
-        "created_at": _rfc3339(event.created_at),
-        "data": data,
-    }
-    return json.dumps(body, separators=(",", ":"))
-
 
 # When the delivery this thread is making must end (time.monotonic()).
 _deadline = threading.local()
@@ -161,14 +121,10 @@ class Sender:
 
     def _post(self, event) -> tuple[int, None]:
         body = event_body(event)
-        now = datetime.now(timezone.utc)
-        msg_id = str(event.event_id)
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "taskapi-webhooks",
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": Signer(event.secret).sign(msg_id, now, body),
+            **signature_headers(event, body),
         }
         url, extensions = event.url, {}
         if not self.private_urls:

@@ -85,7 +85,8 @@ class WebhookDelivery(Base):
 
 
 class WebhookReminderClock(Base):
-    """One row: reminders due up to `fired_until` have had their reminder.due."""
+    """One row: reminders due up to `fired_until` have had their reminder.due
+    (reminders/due.py)."""
 
     __tablename__ = "webhook_reminder_clock"
 

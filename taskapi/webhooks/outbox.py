@@ -1,7 +1,7 @@
-"""The outbox's SQL for the worker (webhook_worker.py): claim due events fairly,
-record what became of a delivery, keep a webhook's pending events under a cap,
-and record reminder.due events. Each is a short transaction of its own: no
-transaction or row lock lives through an HTTP call (decision 19).
+"""The outbox's SQL for the worker (worker.py): claim due events fairly, record
+what became of a delivery, keep a webhook's pending events under a cap. Each is
+a short transaction of its own: no transaction or row lock lives through an HTTP
+call (decision 19). reminder.due events are recorded by reminders/due.py.
 
 A claim is a lease: it counts the attempt and moves the event's next attempt
 LEASE_SECONDS ahead, then commits. A worker that dies mid-delivery leaves the
@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 log = logging.getLogger("taskapi.webhooks")
 
-# Longer than a delivery can take (webhook_http.DEADLINE, DNS included) plus
+# Longer than a delivery can take (http.DEADLINE, DNS included) plus
 # the time to record it; short enough that a killed worker's event is soon back.
 LEASE_SECONDS = 15
 # Undelivered events a webhook keeps; past it the oldest are dropped, logged and
@@ -126,33 +126,6 @@ DROP_OLDEST = text("""
     RETURNING id, event_id, type
 """)
 
-# reminder.due: reminders due in (fired_until, now] of live open tasks, once
-# each; the clock row is taken with SKIP LOCKED so one worker fires at a time,
-# and a worker back from an outage fires the ones it missed, late.
-CLOCK_START = text("""
-    INSERT INTO webhook_reminder_clock (id, fired_until) VALUES (1, now())
-    ON CONFLICT (id) DO NOTHING
-""")
-CLOCK = text("""
-    SELECT fired_until, now() AS until FROM webhook_reminder_clock
-    WHERE id = 1 FOR UPDATE SKIP LOCKED
-""")
-FIRE = text("""
-    INSERT INTO webhook_events
-        (event_id, webhook_id, task_id, type, task, remind_at, created_at,
-         attempts, next_attempt_at)
-    SELECT gen_random_uuid(), w.id, t.id, 'reminder.due', to_jsonb(t),
-           r.remind_at, now(), 0, now()
-    FROM reminders AS r
-    JOIN tasks AS t ON t.id = r.task_id
-    JOIN webhooks AS w ON w.user_id = r.user_id
-    WHERE r.remind_at > :after AND r.remind_at <= :until
-      AND t.deleted_at IS NULL AND t.status <> 'completed'
-      AND w.active AND w.events @> '["reminder.due"]'
-    ORDER BY r.remind_at, r.id
-""")
-CLOCK_MOVE = text("UPDATE webhook_reminder_clock SET fired_until = :until WHERE id = 1")
-
 
 def retry_delay(attempts: int, window: float) -> float:
     """Seconds before the try after attempt number `attempts`: doubling from
@@ -168,13 +141,15 @@ class Outbox:
         self.engine = engine
         self.window = window
 
-    def _transaction(self):
+    def connection(self):
+        """A connection of its own at READ COMMITTED, for one short transaction
+        at a time (also reminders/due.py's, through the worker)."""
         return self.engine.connect().execution_options(isolation_level="READ COMMITTED")
 
     def claim(self, limit: int, busy: Counter) -> list:
         """Up to `limit` due events, leased to this worker; `busy` counts the
         deliveries it has in flight per webhook."""
-        with self._transaction() as conn, conn.begin():
+        with self.connection() as conn, conn.begin():
             return conn.execute(
                 CLAIM,
                 {
@@ -189,7 +164,7 @@ class Outbox:
         """The attempt in the webhook's log; the event gone if it was delivered,
         else its next try set (or, past the retry window, the webhook ended). A
         no-op for a webhook deleted meanwhile."""
-        with self._transaction() as conn, conn.begin():
+        with self.connection() as conn, conn.begin():
             if conn.execute(LOCK_WEBHOOK, {"webhook_id": event.webhook_id}).first():
                 self._record(conn, event, status_code, error)
 
@@ -228,12 +203,12 @@ class Outbox:
     def drop_over_cap(self) -> int:
         """Drop the oldest events of each webhook with more than MAX_PENDING
         pending, logged and noted in its deliveries; how many were dropped."""
-        with self._transaction() as conn:
+        with self.connection() as conn:
             over = conn.execute(OVER_CAP, {"cap": MAX_PENDING}).scalars().all()
         return sum(self._drop_oldest(webhook_id) for webhook_id in over)
 
     def _drop_oldest(self, webhook_id) -> int:
-        with self._transaction() as conn, conn.begin():
+        with self.connection() as conn, conn.begin():
             if not conn.execute(LOCK_WEBHOOK, {"webhook_id": webhook_id}).first():
                 return 0
             dropped = conn.execute(
@@ -259,16 +234,3 @@ class Outbox:
                 },
             )
             return len(dropped)
-
-    def fire_reminders(self) -> int:
-        with self._transaction() as conn, conn.begin():
-            conn.execute(CLOCK_START)
-        with self._transaction() as conn, conn.begin():
-            clock = conn.execute(CLOCK).one_or_none()
-            if clock is None:  # another worker is firing
-                return 0
-            fired = conn.execute(
-                FIRE, {"after": clock.fired_until, "until": clock.until}
-            ).rowcount
-            conn.execute(CLOCK_MOVE, {"until": clock.until})
-        return fired

@@ -1,6 +1,7 @@
 """A user's webhooks: registering, reading and deleting them, and their
 deliveries log. Events are recorded by the trigger of migration 0009 (task
-events, triggers.py) and by the worker (reminder.due); worker.py delivers them."""
+events, triggers.py) and by reminders/due.py (reminder.due); worker.py delivers
+them."""
 
 import base64
 import secrets
@@ -87,7 +88,7 @@ def get_webhook(user_id: str, webhook_id: str, *, for_update=False) -> Webhook:
 def delete_webhook(user_id: str, webhook_id: str, condition) -> None:
     """Its undelivered events and its log go with it (ON DELETE CASCADE). The
     webhook is locked before its events, as the worker locks them, and no
-    delivery holds a lock (webhook_outbox.py): this never waits on one."""
+    delivery holds a lock (outbox.py): this never waits on one."""
     begin_transaction()
     webhook = get_webhook(user_id, webhook_id, for_update=True)
     if condition is not None:

@@ -4,7 +4,7 @@ transaction of the change (migration 0009 made it;
 docs/decisions/0018-webhook-events-by-trigger.md). Every write path is covered, a
 rolled-back change leaves no event, and a user without a webhook costs one index
 probe of `webhooks`. The worker delivers the outbox (worker.py); reminder.due
-events are recorded by the worker.
+events are recorded by reminders/due.py, which the worker calls.
 
 Registered in migrations/env.py with alembic_utils, so `flask db check` compares
 it with the database (see tasks/triggers.py). PostgreSQL only: on SQLite, for

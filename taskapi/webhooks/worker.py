@@ -1,12 +1,13 @@
 """The worker (`flask --app wsgi deliver-webhooks`, the Procfile's `worker:`):
-delivers the outbox that migration 0009's trigger fills, and records reminder.due
-events as reminders come due. PostgreSQL only; any number may run.
+delivers the outbox that migration 0009's trigger fills, and has reminder.due
+events recorded as reminders come due (reminders/due.py). PostgreSQL only; any
+number may run.
 
 Up to WEBHOOK_CONCURRENCY deliveries are in flight, each in a thread of its own
-with a total deadline (webhook_http.py). Whenever one ends, the worker records
-it and claims more, fairly across webhooks (webhook_outbox.py): claim (commit),
-deliver, record (commit), so no transaction or row lock lives through an HTTP
-call, and a slow receiver holds one delivery slot for at most its deadline.
+with a total deadline (http.py). Whenever one ends, the worker records it and
+claims more, fairly across webhooks (outbox.py): claim (commit), deliver, record
+(commit), so no transaction or row lock lives through an HTTP call, and a slow
+receiver holds one delivery slot for at most its deadline.
 A database error ends the step, is logged and is tried again after a pause:
 what was claimed and not recorded comes back after its lease (at least once).
 See docs/decisions/0019-webhook-claim-deliver-record.md.
@@ -21,6 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.db import get_engine
+from ..reminders.due import fire_due
 from .http import DEADLINE, Sender
 from .outbox import Outbox
 
@@ -76,7 +78,8 @@ class Worker:
         now = time.monotonic()
         if now >= self.next_reminders:
             self.next_reminders = now + REMINDER_SECONDS
-            self.outbox.fire_reminders()
+            with self.outbox.connection() as conn:
+                fire_due(conn)
         if now >= self.next_cap_check:
             self.next_cap_check = now + CAP_SECONDS
             self.outbox.drop_over_cap()
