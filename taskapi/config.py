@@ -66,7 +66,7 @@ class Config:
     API_TITLE = "taskapi"
     API_VERSION = "1.0.0"
     OPENAPI_VERSION = "3.0.3"
-    # /openapi.json, /docs and /redoc, with their assets served by the app (docs.py)
+    # /openapi.json, /docs and /redoc, with their assets served by the app (web/docs.py)
     OPENAPI_URL_PREFIX = "/"
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "/docs"
@@ -91,14 +91,16 @@ class Config:
     JWT_DECODE_LEEWAY = 30
     # flask-jwt-extended rejects tokens that lack its identity claim. Better Auth's
     # session JWT has no `sub`, so the claim it checks for is `exp` (which the
-    # contract requires anyway) and auth.py reads the user id from `sub` or `user.id`.
+    # contract requires anyway) and auth/bearer.py reads the user id from `sub` or
+    # `user.id`.
     JWT_IDENTITY_CLAIM = "exp"
-    # ratelimit.py: fixed windows, keys prefixed so a shared Redis can hold other
+    # web/ratelimit.py: fixed windows, keys prefixed so a shared Redis can hold other
     # things; the limit itself is API_RATE_LIMIT, per user.
     RATELIMIT_ENABLED = True
     RATELIMIT_KEY_PREFIX = "taskapi"
-    # Webhook URLs must be https and resolve to public addresses only (webhook_urls.py);
-    # development and testing may name any http(s) URL, loopback included.
+    # Webhook URLs must be https and resolve to public addresses only
+    # (webhooks/urls.py); development and testing may name any http(s) URL,
+    # loopback included.
     WEBHOOK_PRIVATE_URLS = False
     # flask-cors (CORS_ORIGINS is read from the environment, below)
     CORS_ALLOW_HEADERS = [
@@ -128,7 +130,7 @@ class Config:
     ]
     CORS_MAX_AGE = 600  # browsers may cache a preflight for 10 minutes
     # Answer CORS only to requests that carry an Origin; the answer depends on
-    # it, so security.py adds `Vary: Origin` for caches.
+    # it, so web/security.py adds `Vary: Origin` for caches.
     CORS_ALWAYS_SEND = False
 
     def __init__(self, instance_path: str | os.PathLike = "instance"):
@@ -149,13 +151,13 @@ class Config:
         )
         self.JWT_ISSUER = env.get("JWT_ISSUER") or None
         self.JWT_AUDIENCE = audiences(env.get("JWT_AUDIENCE", ""))
-        # Better Auth's key set (auth.py): fetched with a bounded timeout, cached,
+        # Better Auth's key set (auth/jwks.py): fetched with a bounded timeout, cached,
         # re-fetched for an unknown kid or after a failure at most once an interval.
         self.JWT_JWKS_URL = env.get("JWT_JWKS_URL") or None
         self.JWT_JWKS_TIMEOUT = seconds("JWT_JWKS_TIMEOUT", 3, minimum=0.1)
         self.JWT_JWKS_CACHE_SECONDS = seconds("JWT_JWKS_CACHE_SECONDS", 300, minimum=1)
         self.JWT_JWKS_REFRESH_INTERVAL = seconds("JWT_JWKS_REFRESH_INTERVAL", 5)
-        # Better Auth's own database (better_auth.py): a token is accepted only
+        # Better Auth's own database (auth/better_auth.py): a token is accepted only
         # while its session or user is there, checked once an interval.
         self.BETTER_AUTH_DATABASE_URL = (
             database_url(env["BETTER_AUTH_DATABASE_URL"])
@@ -166,7 +168,7 @@ class Config:
         # Named in /mcp's 401 and RFC 9728 metadata, for MCP clients that sign in.
         self.MCP_AUTHORIZATION_SERVER = env.get("MCP_AUTHORIZATION_SERVER") or None
         # /mcp: tool calls run in a pool as large as gunicorn's threads, and an
-        # answer not ready in time is a 504 (mcp_bridge.py, mcp_server.py).
+        # answer not ready in time is a 504 (mcp/views.py, mcp/server.py).
         self.MCP_TOOL_THREADS = max(1, whole_number(env, "GUNICORN_THREADS", 4))
         self.MCP_REPLY_SECONDS = seconds("MCP_REPLY_SECONDS", 25, minimum=1)
         self.BETTER_AUTH_TIMEOUT = seconds("BETTER_AUTH_TIMEOUT", 3, minimum=0.1)
@@ -175,19 +177,19 @@ class Config:
             env.get("BETTER_AUTH_SESSION_TABLE") or "session"
         )
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO").upper()
-        # Connection pooling: see db.engine_options and .env.example.
+        # Connection pooling: see core/db.py's engine_options and .env.example.
         self.DATABASE_POOL = env.get("DATABASE_POOL", "auto").strip().lower()
         self.DATABASE_POOL_SIZE = whole_number(env, "DATABASE_POOL_SIZE", 5)
         self.DATABASE_MAX_OVERFLOW = whole_number(env, "DATABASE_MAX_OVERFLOW", 5)
         # Seconds a request waits for a free pooled connection before its 503.
         self.DATABASE_POOL_TIMEOUT = whole_number(env, "DATABASE_POOL_TIMEOUT", 10)
         # A statement running longer, or waiting longer for a lock, is cancelled by
-        # PostgreSQL and the request answers 503 (db.py; 0 turns one off).
+        # PostgreSQL and the request answers 503 (core/timeouts.py; 0 turns one off).
         self.DATABASE_STATEMENT_TIMEOUT = seconds("DATABASE_STATEMENT_TIMEOUT", 5)
         self.DATABASE_LOCK_TIMEOUT = seconds("DATABASE_LOCK_TIMEOUT", 2)
         self.API_RATE_LIMIT = env.get("API_RATE_LIMIT") or "1000/minute"
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or "memory://"
-        # The worker (webhook_worker.py): how long an event is retried before its
+        # The worker (webhooks/worker.py): how long an event is retried before its
         # webhook turns inactive, and how many deliveries run at once.
         self.WEBHOOK_RETRY_SECONDS = seconds("WEBHOOK_RETRY_SECONDS", 86400, minimum=1)
         self.WEBHOOK_CONCURRENCY = whole_number(env, "WEBHOOK_CONCURRENCY", 8)

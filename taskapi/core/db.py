@@ -30,7 +30,8 @@ class AppSession(OrmSession):
     so that several apps (tests, tools) can live in one process."""
 
     def get_bind(self, *args, **kwargs):
-        if self.bind is not None:  # joined to a connection's transaction (batch.py)
+        # joined to a connection's transaction (batch/service.py)
+        if self.bind is not None:
             return self.bind
         return current_app.extensions["sqlalchemy_engine"]
 
@@ -194,7 +195,7 @@ def begin_transaction() -> None:
     SQLite's driver opens transactions by itself. Call it before the first
     statement of the work (after a commit or rollback)."""
     if Session().info.get("outer_transaction"):
-        return  # already one transaction: a batch's (batch.py)
+        return  # already one transaction: a batch's (batch/service.py)
     if dialect_name() == "postgresql":
         Session.connection(execution_options={"isolation_level": "READ COMMITTED"})
 

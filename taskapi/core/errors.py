@@ -92,7 +92,7 @@ def http_error(error: HTTPException):
 
 
 def internal_error():
-    # Flask has already logged the exception with its traceback (see logs.py).
+    # Flask has already logged the exception with its traceback (see web/logs.py).
     return error_response(
         500,
         f"An unexpected error occurred. Request id: {g.get('request_id', '-')}.",
@@ -116,7 +116,7 @@ CANCELLED = {"57014", "55P03"}
 
 def cancelled(error) -> bool:
     """Did the database cancel the statement for taking too long (PostgreSQL's
-    statement or lock timeout, SQLite's progress handler in db.py)?"""
+    statement or lock timeout, SQLite's progress handler in timeouts.py)?"""
     orig = getattr(error, "orig", None)
     if getattr(orig, "pgcode", None) in CANCELLED:
         return True

@@ -24,7 +24,7 @@ from ..core.errors import (
 )
 from .tools import TOOLS, ToolFailure, invalid
 
-# The ASGI scope key where mcp_bridge puts the verified user: not a header, which
+# The ASGI scope key where views.py puts the verified user: not a header, which
 # a client could send and which carries only latin-1.
 USER_SCOPE_KEY = "taskapi.verified_user"
 
@@ -96,7 +96,7 @@ def call(app, name: str, arguments: dict | None, verified: str | None):
 
 def build_server(app, stdio_user: str | None = None) -> Server:
     """The tools, acting for the verified user of each HTTP request (the scope
-    key mcp_bridge sets), or for `stdio_user` (mcp-stdio: the operator's choice)."""
+    key views.py sets), or for `stdio_user` (mcp-stdio: the operator's choice)."""
     tools = tool_list(app)
     # As many tool calls at once as gunicorn has threads to wait for them; more
     # wait for a free thread (with the bridge's deadline).

@@ -5,7 +5,7 @@ The view is an ordinary Flask view, so the bearer-token check, the 403 for anoth
 user's path, the rate limit, the body limit, request ids and JSON logs of /api
 apply as they are. It reads the body as /api does (413 past MAX_CONTENT_LENGTH),
 then hands the request to the SDK's ASGI app on the process's event loop, with the
-verified user in the ASGI scope (mcp_server.USER_SCOPE_KEY), and waits for the
+verified user in the ASGI scope (server.USER_SCOPE_KEY), and waits for the
 whole answer at most MCP_REPLY_SECONDS.
 """
 

@@ -1,7 +1,7 @@
 """Recurring tasks in the write paths: the rules a write must meet, the next
 occurrence created in the transaction that completes a task, and its removal when
 that completion is undone. Every route that changes a status ends in
-`follow_status_change` (completion.py, task_queries.py).
+`follow_status_change` (tasks/completion.py, tasks/service.py).
 
 A task's next occurrence always has the same id, and so has each copy of one of
 its subtasks: a completion made again after an undo takes the place of the rows
