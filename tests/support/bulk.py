@@ -62,3 +62,12 @@ def add_tasks(engine, user_id: str, count: int, *, live: bool = True) -> None:
         # the planner looks a task up among the user's 100,000 for each of them
         # (ordering.py's neighbour query took 7 minutes).
         run_unbounded(engine, "ANALYZE tasks")
+
+
+def remove_tasks(engine, user_id: str) -> None:
+    """Every task of the user, gone for good: a test that filled the shared test
+    database in bulk leaves it as other tests expect it (its size and statistics
+    steer their plans and the time a table rewrite takes)."""
+    run_unbounded(engine, "DELETE FROM tasks WHERE user_id = :user_id", user_id=user_id)
+    if engine.dialect.name == "postgresql":
+        run_unbounded(engine, "ANALYZE tasks")

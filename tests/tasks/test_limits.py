@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from taskapi.core.db import get_engine
 from taskapi.core.errors import MAX_LIVE_TASKS
-from tests.support.bulk import add_tasks
+from tests.support.bulk import add_tasks, remove_tasks
 from tests.support.responses import assert_error
 from tests.support.users import User
 
@@ -25,6 +25,20 @@ def roomy_client(make_app):
     """A client of the app with a rate limit that lets a test build thousands of
     tasks through the API."""
     return make_app(API_RATE_LIMIT="100000/minute").test_client()
+
+
+@pytest.fixture
+def fill(app):
+    """fill(user_id, count): live tasks in bulk, removed again after the test."""
+    engine, filled = get_engine(app), []
+
+    def add(user_id, count):
+        filled.append(user_id)
+        add_tasks(engine, user_id, count)
+
+    yield add
+    for user_id in filled:
+        remove_tasks(engine, user_id)
 
 
 def create_many(user, bodies, per_batch=50):
@@ -163,13 +177,13 @@ def test_subtasks_racing_for_the_last_place_make_one(live_server, race):
 # 100,000 live tasks per user -------------------------------------------------------
 
 
-def test_the_100001st_live_task_is_409_by_every_route_that_creates_one(app, alice):
+def test_the_100001st_live_task_is_409_by_every_route_that_creates_one(fill, alice):
     recurring = alice.create(
         title="Water the plants",
         due_date="2027-01-04T09:00:00Z",
         recurrence={"rule": "FREQ=WEEKLY"},
     )
-    add_tasks(get_engine(app), alice.id, MAX_LIVE_TASKS - 2)
+    fill(alice.id, MAX_LIVE_TASKS - 2)
     assert alice.post("/tasks", json={"title": "The last one"}).status_code == 201
 
     refused = alice.post("/tasks", json={"title": "One too many"})
@@ -191,9 +205,9 @@ def test_the_100001st_live_task_is_409_by_every_route_that_creates_one(app, alic
 
 
 @pytest.mark.postgres_only
-def test_creates_racing_for_the_last_place_make_one_task(app, live_server, race):
+def test_creates_racing_for_the_last_place_make_one_task(fill, live_server, race):
     alice = live_server.user("alice")
-    add_tasks(get_engine(app), alice.id, MAX_LIVE_TASKS - 1)
+    fill(alice.id, MAX_LIVE_TASKS - 1)
 
     statuses = race(
         [lambda: alice.request("POST", "/tasks", json={"title": "Last"})] * 4
