@@ -21,6 +21,7 @@ from taskapi.core.db import Session, get_engine
 from tests.support.browser import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS
 from tests.support.databases import Cluster, own_database, through_the_pooler
 from tests.support.environment import (
+    POOLER_SETTINGS,
     TEST_PGBOUNCER_URL,
     config_with,
     documented_variables,
@@ -80,12 +81,11 @@ def database_uri(tmp_path_factory, worker_id):
 
 @pytest.fixture(scope="session")
 def config_class(database_uri):
-    pooled = {"DATABASE_POOL": "pgbouncer"} if through_pgbouncer else {}
     return config_with(
         TestingConfig,
         SQLALCHEMY_DATABASE_URI=database_uri,
         JWT_SECRET_KEY=SECRET,
-        **pooled,
+        **POOLER_SETTINGS,
     )
 
 

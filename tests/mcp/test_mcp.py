@@ -13,7 +13,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 
 from taskapi.tasks.schemas import TaskCreateSchema, TaskQuerySchema, TaskUpdateSchema
-from tests.support.environment import ROOT
+from tests.support.environment import POOLER_SETTINGS, ROOT
 from tests.support.servers import LiveServer, gunicorn
 from tests.support.users import SECRET, bearer, make_token, new_user_id
 from tests.web.test_security_headers import assert_security_headers
@@ -256,6 +256,7 @@ def test_the_stdio_server_serves_the_same_tools(database_uri, live_server):
         "APP_ENV": "testing",
         "DATABASE_URL": database_uri,
         "BETTER_AUTH_SECRET": SECRET,
+        **POOLER_SETTINGS,
     }
     parameters = StdioServerParameters(
         command=sys.executable,

@@ -15,6 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 TEST_PGBOUNCER_URL = os.environ.get("TEST_PGBOUNCER_URL") or None
 
 through_pgbouncer = bool(on_postgres and TEST_PGBOUNCER_URL)
+# What an app reaching the database through that PgBouncer must be told (the
+# startup packet's timeouts are refused there): for configs and subprocesses.
+POOLER_SETTINGS = {"DATABASE_POOL": "pgbouncer"} if through_pgbouncer else {}
 
 
 def documented_variables() -> set[str]:

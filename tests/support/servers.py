@@ -19,7 +19,7 @@ import pytest
 from werkzeug.datastructures import Headers
 from werkzeug.serving import make_server
 
-from tests.support.environment import ROOT, through_pgbouncer
+from tests.support.environment import POOLER_SETTINGS, ROOT
 from tests.support.users import SECRET, bearer, make_token, new_user_id
 
 
@@ -51,7 +51,7 @@ def gunicorn_process(database_uri, log_path, *options, **env):
         "APP_ENV": "testing",
         "DATABASE_URL": database_uri,
         "BETTER_AUTH_SECRET": SECRET,
-        **({"DATABASE_POOL": "pgbouncer"} if through_pgbouncer else {}),
+        **POOLER_SETTINGS,
         **env,
     }
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *options]

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 
-from tests.support.environment import ROOT, through_pgbouncer
+from tests.support.environment import POOLER_SETTINGS, ROOT
 from tests.support.users import SECRET
 
 
@@ -76,7 +76,7 @@ def webhook_worker(database_uri, log_path, **env):
         "APP_ENV": "testing",
         "DATABASE_URL": database_uri,
         "BETTER_AUTH_SECRET": SECRET,
-        **({"DATABASE_POOL": "pgbouncer"} if through_pgbouncer else {}),
+        **POOLER_SETTINGS,
         **{name: str(value) for name, value in env.items()},
     }
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "deliver-webhooks"]
