@@ -21,6 +21,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .mcp.views import blp as mcp_blueprint
     from .reminders.views import blp as reminders_blueprint
     from .tasks.views import blp as tasks_blueprint
+    from .tokens.views import blp as tokens_blueprint
     from .web import docs, logs, ratelimit, security
     from .web.health import blp as health_blueprint
     from .webhooks.views import blp as webhooks_blueprint
@@ -45,6 +46,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         batch_blueprint,
         mcp_blueprint,
         webhooks_blueprint,
+        tokens_blueprint,
     ]
     auth.init_app(app, protected_blueprints=user_blueprints)
     ratelimit.init_app(app, limited_blueprints=user_blueprints)
@@ -61,6 +63,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(mcp_blueprint)
     mcp_bridge.init_app(app)
     api.register_blueprint(webhooks_blueprint)
+    api.register_blueprint(tokens_blueprint)
     errors.init_app(app)
     cli.init_app(app)
 

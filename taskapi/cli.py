@@ -2,7 +2,7 @@
 
 `flask db ...` (Alembic) is here; each domain adds its own commands from its
 cli.py: create-token (auth), seed-demo and the purges (tasks), mcp-stdio (mcp),
-deliver-webhooks (webhooks)."""
+deliver-webhooks (webhooks), create-access-token (tokens)."""
 
 import logging
 import sys
@@ -88,8 +88,9 @@ def init_app(app) -> None:
     from .auth.cli import COMMANDS as AUTH
     from .mcp.cli import COMMANDS as MCP
     from .tasks.cli import COMMANDS as TASKS
+    from .tokens.cli import COMMANDS as TOKENS
     from .webhooks.cli import COMMANDS as WEBHOOKS
 
     app.cli.add_command(db_cli)
-    for domain_command in (*AUTH, *TASKS, *MCP, *WEBHOOKS):
+    for domain_command in (*AUTH, *TASKS, *MCP, *WEBHOOKS, *TOKENS):
         app.cli.add_command(domain_command)

@@ -1,9 +1,12 @@
 """Who is calling: the bearer token check that runs before every /api request.
 
-flask-jwt-extended verifies the token: HS256 with the shared secret and, with
-JWT_JWKS_URL, Better Auth's published keys (jwks.py). The user id is `sub`, else
-`user.id`. Every token failure answers 401 with `WWW-Authenticate: Bearer`; keys
-that cannot be fetched, 503 with `Retry-After`.
+A sign-in token (a JWT) is verified by flask-jwt-extended: HS256 with the shared
+secret and, with JWT_JWKS_URL, Better Auth's published keys (jwks.py). The user
+id is `sub`, else `user.id`. An access token (`tsk_...`, tokens/) is checked for
+its form and checksum, then looked up once; the scope the route declares
+(core/routes.py) is checked here and nowhere else. Every token failure answers
+401 with `WWW-Authenticate: Bearer`; a scope the token lacks, 403
+`insufficient_scope`; keys that cannot be fetched, 503 with `Retry-After`.
 """
 
 import contextlib
@@ -19,7 +22,11 @@ from jwt import PyJWTError
 from werkzeug.exceptions import Forbidden, RequestHeaderFieldsTooLarge
 
 from ..core.errors import error_response
+from ..core.routes import SIGN_IN_ONLY, required_scope
 from ..extensions import jwt
+from ..tokens import service as access_tokens
+from ..tokens.format import PREFIX as ACCESS_TOKEN_PREFIX
+from ..tokens.format import well_formed
 from . import better_auth
 from .better_auth import Subject, subject_of
 from .jwks import JWKS_EXTENSION, KeySet, KeysUnavailable, decode_key, keys_unavailable
@@ -29,10 +36,34 @@ MAX_USER_ID_LENGTH = 255
 MAX_AUTHORIZATION_LENGTH = 8192
 VERIFIED_TOKENS_EXTENSION = "taskapi.verified_tokens"
 PROTECTED_EXTENSION = "taskapi.protected_blueprints"
+ACCESS_TOKEN_HEADER = "Bearer " + ACCESS_TOKEN_PREFIX
 
 
 class InvalidToken(Exception):
     """A token that verified but does not name a user, or that PyJWT tripped over."""
+
+
+class InsufficientScope(Exception):
+    """An access token without the scope the route needs (None: a sign-in
+    token is needed)."""
+
+    def __init__(self, scope: str | None):
+        super().__init__(scope)
+        self.scope = scope
+
+
+def insufficient_scope(exc: InsufficientScope):
+    """403 with RFC 6750's challenge naming the scope needed."""
+    if exc.scope is None:
+        detail = "This route takes a sign-in token only, not an access token."
+        challenge = (
+            'Bearer error="insufficient_scope", '
+            'error_description="a sign-in token is needed"'
+        )
+    else:
+        detail = f"This access token lacks the {exc.scope} scope."
+        challenge = f'Bearer error="insufficient_scope", scope="{exc.scope}"'
+    return error_response(403, detail, headers={"WWW-Authenticate": challenge})
 
 
 def unauthorized(detail: str, *, token_presented: bool = True):
@@ -147,9 +178,31 @@ def verified_identity(authorization: str) -> Identity:
     return identity
 
 
+def access_token_identity(token: str) -> tuple[Identity, frozenset]:
+    """Who an access token acts for, and its scopes. A malformed one or a bad
+    checksum is refused before any database look-up."""
+    if not well_formed(token):
+        raise InvalidToken("Malformed access token (a character wrong or missing?).")
+    try:
+        grant = access_tokens.grant_for(token)
+    except access_tokens.Refused as refused:
+        raise InvalidToken(str(refused)) from None
+    # its user must still exist in Better Auth (with the session check on)
+    return Identity(grant.user_id, Subject("user", grant.user_id)), grant.scopes
+
+
+def check_scope(scopes: frozenset) -> None:
+    """The one place a route's declared scope meets an access token's."""
+    needed = required_scope(current_app, request.endpoint, request.method)
+    if needed == SIGN_IN_ONLY:
+        raise InsufficientScope(None)
+    if needed not in scopes:  # an undeclared route (None) takes no access token
+        raise InsufficientScope(needed)
+
+
 def authenticate():
-    """before_request: for the protected blueprints' routes, sets `g.user_id` or
-    refuses."""
+    """before_request: for the protected blueprints' routes, sets `g.user_id`
+    (and for an access token `g.token_scopes`) or refuses."""
     if request.blueprint not in current_app.extensions[PROTECTED_EXTENSION]:
         return None
     if request.method == "OPTIONS":  # CORS preflight carries no token
@@ -160,9 +213,13 @@ def authenticate():
             f"The Authorization header is over {MAX_AUTHORIZATION_LENGTH} characters; "
             "no token is that long."
         )
-    identity = current_app.extensions[VERIFIED_TOKENS_EXTENSION].identity_for(
-        authorization
-    ) or verified_identity(authorization)
+    scopes = None
+    if authorization.startswith(ACCESS_TOKEN_HEADER):
+        identity, scopes = access_token_identity(authorization[len("Bearer ") :])
+    else:
+        identity = current_app.extensions[VERIFIED_TOKENS_EXTENSION].identity_for(
+            authorization
+        ) or verified_identity(authorization)
     better_auth.check(identity.subject)
     g.user_id = user_id = identity.user_id
     # /api/<user_id>/...: the path's user, set aside by the blueprint's
@@ -170,6 +227,9 @@ def authenticate():
     path_user = g.get("path_user_id")
     if path_user is not None and path_user != user_id:
         raise Forbidden("This token belongs to another user.")
+    if scopes is not None:
+        check_scope(scopes)
+        g.token_scopes = scopes
     return None
 
 
@@ -205,6 +265,7 @@ def init_app(app, protected_blueprints) -> None:
     jwt.user_lookup_error_loader(lambda *_: unauthorized("Unknown user."))
     jwt.token_verification_failed_loader(lambda *_: unauthorized("Token refused."))
     app.register_error_handler(InvalidToken, lambda exc: unauthorized(str(exc)))
+    app.register_error_handler(InsufficientScope, insufficient_scope)
     # PyJWT errors flask-jwt-extended has no handler for (a key PyJWT cannot use)
     app.register_error_handler(PyJWTError, lambda _exc: unauthorized("Token refused."))
     app.register_error_handler(KeysUnavailable, keys_unavailable)

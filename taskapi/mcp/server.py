@@ -27,6 +27,13 @@ from .tools import TOOLS, ToolFailure, invalid
 # The ASGI scope key where views.py puts the verified user: not a header, which
 # a client could send and which carries only latin-1.
 USER_SCOPE_KEY = "taskapi.verified_user"
+# ...and the access token's scopes (None for a sign-in token: every tool).
+TOKEN_SCOPES_KEY = "taskapi.token_scopes"
+
+
+def allowed(name: str, scopes) -> bool:
+    """Whether a token with `scopes` may see and call tool `name`."""
+    return scopes is None or TOOLS[name].scope in scopes
 
 
 def tool_list(app) -> list[Tool]:
@@ -55,9 +62,10 @@ def _error_result(body: dict) -> CallToolResult:
     )
 
 
-def call(app, name: str, arguments: dict | None, verified: str | None):
-    """Run tool `name` for the verified user, in the app's context. The thread's
-    session is removed at the end, in the thread that used it."""
+def call(app, name: str, arguments: dict | None, verified: str | None, scopes=None):
+    """Run tool `name` for the verified user, within the access token's
+    `scopes`, in the app's context. The thread's session is removed at the end,
+    in the thread that used it."""
     with app.app_context():
         try:
             spec = TOOLS.get(name)
@@ -66,6 +74,9 @@ def call(app, name: str, arguments: dict | None, verified: str | None):
                 raise ToolFailure(error_body(404, detail))
             if not verified:
                 raise ToolFailure(error_body(401, "Not signed in."))
+            if not allowed(name, scopes):
+                detail = f"This access token lacks the {spec.scope} scope."
+                raise ToolFailure(error_body(403, detail))
             arguments = dict(arguments or {})
             user_id = arguments.pop("user_id", None)
             if user_id is not None and user_id != verified:
@@ -102,15 +113,21 @@ def build_server(app, stdio_user: str | None = None) -> Server:
     # wait for a free thread (with the bridge's deadline).
     threads = anyio.CapacityLimiter(app.config["MCP_TOOL_THREADS"])
 
+    def http_scope(ctx) -> dict:
+        return getattr(ctx.request, "scope", None) or {}
+
     async def on_list_tools(ctx, params) -> ListToolsResult:
-        return ListToolsResult(tools=tools)
+        scopes = http_scope(ctx).get(TOKEN_SCOPES_KEY)
+        return ListToolsResult(
+            tools=[tool for tool in tools if allowed(tool.name, scopes)]
+        )
 
     async def on_call_tool(ctx, params) -> CallToolResult:
-        verified = stdio_user
+        verified, scopes = stdio_user, None
         if verified is None:
-            scope = getattr(ctx.request, "scope", None) or {}
-            verified = scope.get(USER_SCOPE_KEY)
-        work = partial(call, app, params.name, params.arguments, verified)
+            verified = http_scope(ctx).get(USER_SCOPE_KEY)
+            scopes = http_scope(ctx).get(TOKEN_SCOPES_KEY)
+        work = partial(call, app, params.name, params.arguments, verified, scopes)
         return await anyio.to_thread.run_sync(work, limiter=threads)
 
     return Server(

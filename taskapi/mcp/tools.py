@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from mcp_types import ToolAnnotations
 
 from ..core.errors import error_body
+from ..core.routes import READ as READ_SCOPE
+from ..core.routes import WRITE as WRITE_SCOPE
 from ..lists import service as list_queries
 from ..lists.schemas import ListSchema
 from ..tasks import completion, listing, lookup
@@ -133,6 +135,11 @@ class ToolSpec:
     annotations: ToolAnnotations
     schema: Callable[[], dict]  # built in an app context (the converter's spec)
     location: str = "json"  # where REST reads these arguments (for 422 bodies)
+
+    @property
+    def scope(self) -> str:
+        """What an access token needs for this tool (besides mcp)."""
+        return READ_SCOPE if self.annotations.readOnlyHint else WRITE_SCOPE
 
 
 def _ids_only():

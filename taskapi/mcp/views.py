@@ -19,13 +19,15 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from ..core.errors import error_body, error_response
 from ..core.jsonio import request_body
-from .server import USER_SCOPE_KEY, build_server
+from ..core.routes import MCP, needs_scope
+from .server import TOKEN_SCOPES_KEY, USER_SCOPE_KEY, build_server
 
 EXTENSION = "taskapi.mcp"
 
 # A plain Flask blueprint: JSON-RPC is not described by the OpenAPI document. The
-# token check and the rate limit apply to it by name (taskapi/__init__.py).
-blp = Blueprint("mcp", __name__)
+# token check and the rate limit apply to it by name (taskapi/__init__.py). An
+# access token needs the mcp scope (and its tools tasks:read or tasks:write).
+blp = needs_scope(MCP)(Blueprint("mcp", __name__))
 
 
 class _Bridge:
@@ -110,6 +112,7 @@ def _scope(body: bytes) -> dict:
         "server": request.server,
         "client": (request.remote_addr or "", 0),
         USER_SCOPE_KEY: g.user_id,
+        TOKEN_SCOPES_KEY: g.get("token_scopes"),
     }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import swagger_ui_bundle
 from flask import Blueprint, send_from_directory
 
-from ..core.routes import SECURITY_SCHEME
+from ..core.routes import ACCESS_TOKEN_SCHEME, SCOPE_EXTENSION, SECURITY_SCHEME
 from ..extensions import api
 
 REDOC_DIR = Path(__file__).resolve().parent.parent / "static" / "redoc"
@@ -40,6 +40,17 @@ def init_app(app) -> None:
             "scheme": "bearer",
             "bearerFormat": "JWT",
             "description": "A Better Auth JWT (or one from `flask create-token`).",
+        },
+    )
+    api.spec.components.security_scheme(
+        ACCESS_TOKEN_SCHEME,
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "tsk_",
+            "description": "An access token (`tsk_...`, POST /api/tokens). Each "
+            f"operation names the scope it needs in `{SCOPE_EXTENSION}`: "
+            "tasks:read, tasks:write (brings tasks:read), webhooks.",
         },
     )
     app.register_blueprint(assets)

@@ -5,7 +5,7 @@ from flask import g, request
 from flask.views import MethodView
 
 from ..core.etags import conditional_get, etag_of, if_match
-from ..core.routes import STRING, UserBlueprint
+from ..core.routes import STRING, WEBHOOKS, UserBlueprint
 from . import service as webhooks
 from .schemas import (
     DeliverySchema,
@@ -19,6 +19,7 @@ blp = UserBlueprint(
     __name__,
     description="Webhooks: signed POSTs (Standard Webhooks) of the user's task "
     "events and due reminders, retried for 24 hours.",
+    scope=WEBHOOKS,
 )
 route, doc_errors = blp.both_routes, blp.doc_errors
 

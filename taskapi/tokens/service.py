@@ -1,0 +1,151 @@
+"""A user's access tokens: creating (at most 50 live), reading and revoking
+them; and the one look-up that turns a token into who it acts for
+(auth/bearer.py's call), with last_used_at written at most once a minute."""
+
+from datetime import timedelta
+from typing import NamedTuple
+
+from sqlalchemy import bindparam, delete, func, or_, select, update
+from werkzeug.exceptions import Conflict, NotFound
+
+from ..core.columns import utcnow
+from ..core.db import Session, begin_transaction, lock_for_transaction
+from ..core.prepared import prepared
+from ..core.routes import READ, WRITE
+from ..core.scope import of_user, uuid_or_404
+from .format import digest, new_token
+from .models import AccessToken
+
+MAX_LIVE_TOKENS = 50
+TOKEN_NOT_FOUND = "Access token not found."
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+_BY_HASH = prepared(
+    select(
+        AccessToken.id,
+        AccessToken.user_id,
+        AccessToken.scopes,
+        AccessToken.expires_at,
+        AccessToken.last_used_at,
+    ).where(AccessToken.token_hash == bindparam("token_hash"))
+)
+_TOUCH = (
+    update(AccessToken)
+    .where(
+        AccessToken.id == bindparam("token_id"),
+        or_(
+            AccessToken.last_used_at.is_(None),
+            AccessToken.last_used_at < bindparam("stale_before"),
+        ),
+    )
+    .values(last_used_at=bindparam("now"))
+)
+
+
+class Grant(NamedTuple):
+    """Who a valid access token acts for, and its scopes (tasks:write brings
+    tasks:read)."""
+
+    user_id: str
+    scopes: frozenset
+
+
+class Refused(Exception):
+    """An unknown, revoked or expired access token: a 401 with this detail."""
+
+
+def grant_for(token: str) -> Grant:
+    """One indexed look-up by the token's SHA-256 (a well-formed token: the
+    caller checked format.well_formed); a stale last_used_at is brought up to
+    date by a guarded UPDATE that a concurrent request's makes a no-op. The
+    session's connection goes back before the view begins its own work."""
+    try:
+        row = Session.execute(_BY_HASH, {"token_hash": digest(token)}).one_or_none()
+        now = utcnow()
+        if row is None:
+            raise Refused("Unknown or revoked access token.")
+        if row.expires_at <= now:
+            raise Refused("The access token has expired.")
+        if row.last_used_at is None or row.last_used_at < now - LAST_USED_RESOLUTION:
+            Session.execute(
+                _TOUCH,
+                {
+                    "token_id": row.id,
+                    "stale_before": now - LAST_USED_RESOLUTION,
+                    "now": now,
+                },
+            )
+        Session.commit()
+    except BaseException:
+        Session.rollback()
+        raise
+    scopes = frozenset(row.scopes)
+    if WRITE in scopes:
+        scopes |= {READ}
+    return Grant(row.user_id, scopes)
+
+
+def create_token(user_id: str, fields: dict) -> AccessToken:
+    """The new row, carrying the token as `.token` (in this object only: the
+    row holds its SHA-256). Under the user's tokens lock, so concurrent creates
+    cannot all pass the count."""
+    token = new_token()
+    begin_transaction()
+    lock_for_transaction(f"access_tokens:{user_id}")
+    now = utcnow()
+    live = Session.execute(
+        select(func.count())
+        .select_from(AccessToken)
+        .where(*of_user(user_id, AccessToken), AccessToken.expires_at > now)
+    ).scalar()
+    if live >= MAX_LIVE_TOKENS:
+        raise Conflict(
+            f"At most {MAX_LIVE_TOKENS} live access tokens per user: revoke one first."
+        )
+    created = AccessToken(
+        user_id=user_id,
+        name=fields["name"],
+        scopes=fields["scopes"],
+        token_hash=digest(token),
+        created_at=now,
+        expires_at=now + timedelta(days=fields["expires_in_days"]),
+    )
+    Session.add(created)
+    Session.commit()
+    created.token = token
+    return created
+
+
+def get_tokens(user_id: str) -> list[AccessToken]:
+    """Newest first."""
+    return Session.scalars(
+        select(AccessToken)
+        .where(*of_user(user_id, AccessToken))
+        .order_by(AccessToken.created_at.desc(), AccessToken.id.desc())
+    ).all()
+
+
+def get_token(user_id: str, token_id: str) -> AccessToken:
+    found = Session.scalars(
+        select(AccessToken).where(
+            *of_user(user_id, AccessToken),
+            AccessToken.id == uuid_or_404(token_id, TOKEN_NOT_FOUND),
+        )
+    ).one_or_none()
+    if found is None:
+        raise NotFound(TOKEN_NOT_FOUND)
+    return found
+
+
+def revoke_token(user_id: str, token_id: str) -> None:
+    """Deleted: its next request finds no row, on every worker."""
+    begin_transaction()
+    revoked = Session.execute(
+        delete(AccessToken).where(
+            *of_user(user_id, AccessToken),
+            AccessToken.id == uuid_or_404(token_id, TOKEN_NOT_FOUND),
+        )
+    ).rowcount
+    if not revoked:
+        raise NotFound(TOKEN_NOT_FOUND)
+    Session.commit()
