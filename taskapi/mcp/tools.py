@@ -139,7 +139,7 @@ class ToolSpec:
     @property
     def scope(self) -> str:
         """What an access token needs for this tool (besides mcp)."""
-        return READ_SCOPE if self.annotations.readOnlyHint else WRITE_SCOPE
+        return READ_SCOPE if self.annotations.read_only_hint else WRITE_SCOPE
 
 
 def _ids_only():

@@ -129,6 +129,22 @@ def test_a_deleted_users_plugin_token_is_refused(checked_app, better_auth):
     assert_refused(tasks(checked_app, session_jwt), SESSION_ENDED)
 
 
+def test_a_deleted_users_access_tokens_stop_working(checked_app, better_auth):
+    account = better_auth.sign_up()
+    created = checked_app.test_client().post(
+        "/api/tokens",
+        json={"name": "cron", "scopes": ["tasks:read"]},
+        headers={"Authorization": f"Bearer {account.session_jwt}"},
+    )
+    assert created.status_code == 201, created.get_json()
+    access_token = created.get_json()["token"]
+    assert tasks(checked_app, access_token).status_code == 200
+
+    better_auth.post("/delete-user", {"password": account.password}, account)
+
+    assert_refused(tasks(checked_app, access_token), USER_GONE)
+
+
 def test_a_token_for_a_user_who_never_existed_is_refused(checked_app):
     token = make_token(new_user_id("ghost"))  # signed with the right secret
     assert_refused(tasks(checked_app, token), USER_GONE)
