@@ -57,6 +57,7 @@ def one_transaction(app):
         transaction = connection.begin()
         if not postgresql:
             _begin_on_sqlite(connection)
+        Session.remove()  # the request's reads so far (an access token's look-up)
         session = Session.session_factory(
             bind=connection,
             join_transaction_mode="create_savepoint",

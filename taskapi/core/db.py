@@ -4,6 +4,7 @@ Like Flask-SQLAlchemy's `db.session`: one session per thread of work, removed wh
 the app context ends. The engine is made in `init_app`, never at import time.
 """
 
+import contextlib
 import hashlib
 import select
 import time
@@ -184,6 +185,39 @@ def mark_last_use(_dbapi_connection, record):
     record.info["last_used"] = time.monotonic()
 
 
+def dbapi_first_row(connection, sql: str, parameters: tuple):
+    """The first row of `sql` (the driver's own paramstyle) on `connection` (a
+    SQLAlchemy Connection), as the driver returns it: without SQLAlchemy's
+    statement and result machinery, for a statement on every request whose cost
+    that machinery would double (tokens/service.py). Errors are SQLAlchemy's, as
+    every statement's (a lost connection is invalidated, and the 503s of
+    errors.py apply); the parameters are kept out of their message."""
+    dialect = connection.dialect
+    cursor = None
+    try:
+        cursor = connection.connection.driver_connection.cursor()
+        cursor.execute(sql, parameters)
+        return cursor.fetchone()
+    except dialect.loaded_dbapi.Error as error:
+        driver = connection.connection.dbapi_connection
+        lost = dialect.is_disconnect(error, driver, cursor)
+        if lost:
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            sql,
+            parameters,
+            error,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=lost,
+            dialect=dialect,
+        ) from error
+    finally:
+        if cursor is not None:
+            with contextlib.suppress(dialect.loaded_dbapi.Error):
+                cursor.close()
+
+
 def dialect_name() -> str:
     """`postgresql` or `sqlite`: the database the session talks to."""
     return Session.get_bind().dialect.name
@@ -193,9 +227,12 @@ def begin_transaction() -> None:
     """Make the session's next statements one transaction (committed or rolled
     back by the session). On PostgreSQL the engine autocommits each statement;
     SQLite's driver opens transactions by itself. Call it before the first
-    statement of the work (after a commit or rollback)."""
+    statement of the work; reads the request made before (an access token's
+    look-up, auth/bearer.py) end first."""
     if Session().info.get("outer_transaction"):
         return  # already one transaction: a batch's (batch/service.py)
+    if Session().in_transaction():
+        Session.commit()  # autocommitted reads: nothing to keep, the connection goes
     if dialect_name() == "postgresql":
         Session.connection(execution_options={"isolation_level": "READ COMMITTED"})
 
