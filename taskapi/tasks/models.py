@@ -136,10 +136,12 @@ class Task(Base):
         ),
         live_index("ix_tasks_parent_position", "parent_id", "position", "id"),
         # Deleted rows too: a purge's foreign-key check of each removed task
-        # looks for subtasks by it (migration 0012).
+        # looks for subtasks by it (migration 0012); in order, as the one above.
         Index(
             "ix_tasks_parent",
             "parent_id",
+            "position",
+            "id",
             postgresql_where=text("parent_id IS NOT NULL"),
             sqlite_where=text("parent_id IS NOT NULL"),
         ),

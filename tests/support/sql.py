@@ -26,13 +26,17 @@ def explain_last_statement(app, call, seqscan=True, nth=-1):
     statement, parameters, connection = ran[nth]
     # On the connection that ran it: `EXECUTE taskapi_N (...)` names a statement
     # prepared there, which is another statement, or none, on the pool's others.
-    with connection.cursor() as cursor:
-        if not seqscan:
-            cursor.execute("SET enable_seqscan = off")
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
-        plan = cursor.fetchone()[0][0]["Plan"]
-        if not seqscan:
-            cursor.execute("RESET enable_seqscan")  # the pooled connection is shared
+    # Behind PgBouncer (no pool, nothing prepared) that one is closed: any will do.
+    with contextlib.ExitStack() as stack:
+        if connection.closed:
+            connection = stack.enter_context(engine.connect()).connection
+        with connection.cursor() as cursor:
+            if not seqscan:
+                cursor.execute("SET enable_seqscan = off")
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
+            plan = cursor.fetchone()[0][0]["Plan"]
+            if not seqscan:
+                cursor.execute("RESET enable_seqscan")  # the pooled one is shared
     return result, plan
 
 
