@@ -315,3 +315,17 @@ def test_the_cli_refuses_bad_options(app, arguments):
     )
     assert result.exit_code != 0
     assert not result.output.strip().startswith("tsk_")
+
+
+def test_a_tokens_requests_count_against_its_users_rate_limit(make_app):
+    limited = make_app(API_RATE_LIMIT="4/hour").test_client()
+    user = User(limited, new_user_id("limited"), "/api")
+    created = create_access_token(user, ["tasks:read"])  # 1
+    script = with_access_token(user, created["token"])
+    assert script.get("/tasks").status_code == 200  # 2
+    assert user.get("/tasks").status_code == 200  # 3
+    answer = script.get("/tasks")  # 4
+    assert answer.status_code == 200
+    assert answer.headers["X-RateLimit-Remaining"] == "0"
+    assert_error(script.get("/tasks"), 429)
+    assert_error(user.get("/tasks"), 429)
