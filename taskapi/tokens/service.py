@@ -14,7 +14,6 @@ from ..core.db import (
     Session,
     begin_transaction,
     dbapi_first_row,
-    dialect_name,
     lock_for_transaction,
 )
 from ..core.prepared import prepared
@@ -67,11 +66,12 @@ class Refused(Exception):
 
 def _row_by_hash(token_hash: str):
     """(id, user_id, scopes, expires_at, last_used_at) of the token, or None."""
-    if dialect_name() == "postgresql":
+    connection = Session.connection()
+    if connection.dialect.name == "postgresql":
         # the driver's own types are the mapping's here: uuid as text, JSONB as
         # a list, timestamptz as an aware datetime
-        return dbapi_first_row(Session.connection(), BY_HASH_SQL, (token_hash,))
-    return Session.execute(_BY_HASH, {"token_hash": token_hash}).first()
+        return dbapi_first_row(connection, BY_HASH_SQL, (token_hash,))
+    return connection.execute(_BY_HASH, {"token_hash": token_hash}).first()
 
 
 def grant_for(token: str) -> Grant:
