@@ -89,11 +89,8 @@ def prepares_statements(url, mode: str = "auto") -> bool:
     PgBouncer in between: not with DATABASE_POOL=pgbouncer, and not on a Neon
     `-pooler` host even with DATABASE_POOL=app (its PgBouncer pools transactions,
     and a statement prepared on one server connection is unknown to the next)."""
-    return (
-        make_url(url).get_backend_name() == "postgresql"
-        and not uses_external_pooler(url, mode)
-        and not uses_external_pooler(url, "auto")
-    )
+    on_postgresql = make_url(url).get_backend_name() == "postgresql"
+    return on_postgresql and not behind_pgbouncer(url, mode)
 
 
 def behind_pgbouncer(url, mode: str = "auto") -> bool:

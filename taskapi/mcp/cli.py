@@ -3,22 +3,25 @@
 import click
 from flask.cli import with_appcontext
 
-from ..auth.bearer import MAX_USER_ID_LENGTH
+from ..auth.cli import user_id_argument
 
 
 @click.command("mcp-stdio")
-@click.option("--user", "user_id", required=True, help="The user the tools act for.")
+@click.option(
+    "--user",
+    "user_id",
+    required=True,
+    callback=lambda ctx, param, value: user_id_argument(value),
+    help="The user the tools act for.",
+)
 @with_appcontext
 def mcp_stdio(user_id):
     """Serve the MCP tools over stdio for a local agent, acting for --user."""
+    import anyio
     from flask import current_app
+    from mcp.server.stdio import stdio_server
 
     from .server import build_server
-
-    if not 0 < len(user_id) <= MAX_USER_ID_LENGTH:
-        raise click.BadParameter(f"must be 1-{MAX_USER_ID_LENGTH} characters")
-    import anyio
-    from mcp.server.stdio import stdio_server
 
     app = current_app._get_current_object()
     server = build_server(app, stdio_user=user_id)

@@ -135,20 +135,24 @@ def test_a_lock_wait_also_ends_at_the_statement_timeout(make_app, database_uri):
     assert 0.4 < elapsed < 5
 
 
-@pytest.mark.postgres_only
-@pytest.mark.no_pgbouncer(BY_ROLE)
-def test_the_apps_connections_start_with_the_timeouts(make_app):
-    """They ride in the connection's startup packet: no statement per request."""
-    app = make_app(DATABASE_STATEMENT_TIMEOUT=3, DATABASE_LOCK_TIMEOUT=1.5)
-
+def session_timeouts(app) -> tuple[str, str]:
+    """The statement and lock timeouts a connection of the app's starts with."""
     with app.app_context():
         settings = Session.execute(
             text("SELECT current_setting('statement_timeout'), "
                  "current_setting('lock_timeout')")
         ).one()  # fmt: skip
         Session.remove()
+    return tuple(settings)
 
-    assert tuple(settings) == ("3s", "1500ms")
+
+@pytest.mark.postgres_only
+@pytest.mark.no_pgbouncer(BY_ROLE)
+def test_the_apps_connections_start_with_the_timeouts(make_app):
+    """They ride in the connection's startup packet: no statement per request."""
+    app = make_app(DATABASE_STATEMENT_TIMEOUT=3, DATABASE_LOCK_TIMEOUT=1.5)
+
+    assert session_timeouts(app) == ("3s", "1500ms")
 
 
 # Migrations and the purge -------------------------------------------------------
@@ -285,12 +289,7 @@ def test_behind_pgbouncer_db_upgrade_makes_the_timeouts_the_roles_defaults(
 
         alice = User(app.test_client(), new_user_id("alice"))
         task = alice.create(title="Contended")
-        with app.app_context():
-            settings = Session.execute(
-                text("SELECT current_setting('statement_timeout'), "
-                     "current_setting('lock_timeout')")
-            ).one()  # fmt: skip
-            Session.remove()
+        settings = session_timeouts(app)
         with row_locked(direct_url, task["id"]):
             response = alice.patch(f"/tasks/{task['id']}", json={"title": "Mine"})
         get_engine(app).dispose()
