@@ -86,14 +86,14 @@ MAY_IMPORT = {
     "core": set(),
     "web": {"core", "extensions"},
     "auth": {"core", "config", "extensions", "tokens"},
-    "tasks": {"core", "lists", "recurrence", "reminders", "changes", "auth"},
+    "tasks": {"core", "lists", "recurrence", "reminders", "changes"},
     "batch": {"core", "web", "tasks"},
     "lists": {"core", "tasks"},
     "recurrence": {"core", "tasks", "reminders"},
     "reminders": {"core", "tasks"},
     "changes": {"core", "tasks", "lists"},
     "webhooks": {"core", "tasks", "reminders"},
-    "mcp": {"core", "extensions", "tasks", "lists", "auth"},
+    "mcp": {"core", "extensions", "tasks", "lists"},
     "tokens": {"core"},
 }
 

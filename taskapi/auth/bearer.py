@@ -23,6 +23,7 @@ from werkzeug.exceptions import Forbidden, RequestHeaderFieldsTooLarge
 
 from ..core.errors import error_response
 from ..core.routes import SIGN_IN_ONLY, required_scope
+from ..core.users import usable_id
 from ..extensions import jwt
 from ..tokens import service as access_tokens
 from ..tokens.format import PREFIX as ACCESS_TOKEN_PREFIX
@@ -31,7 +32,6 @@ from . import better_auth
 from .better_auth import Subject, subject_of
 from .jwks import JWKS_EXTENSION, KeySet, KeysUnavailable, decode_key, keys_unavailable
 
-MAX_USER_ID_LENGTH = 255
 # Real tokens are 200 bytes to 2 KiB; anything this large is refused before decoding.
 MAX_AUTHORIZATION_LENGTH = 8192
 VERIFIED_TOKENS_EXTENSION = "taskapi.verified_tokens"
@@ -81,19 +81,6 @@ def better_auth_unreachable(exc: better_auth.Unreachable):
         "Better Auth's database cannot be reached to check the session; retry shortly.",
         headers={"Retry-After": str(exc.retry_after)},
     )
-
-
-def usable_id(value) -> bool:
-    """An opaque string of 1-255 characters that a database and a log line can
-    hold: PostgreSQL's text refuses NUL, and UTF-8 (every driver's, and the JSON
-    logs') has no lone surrogates."""
-    if not isinstance(value, str) or not 0 < len(value) <= MAX_USER_ID_LENGTH:
-        return False
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in value
 
 
 def user_id_from_claims(claims: dict) -> str | None:

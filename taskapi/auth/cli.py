@@ -8,18 +8,12 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..core.columns import utcnow
-from .bearer import MAX_USER_ID_LENGTH
-
-
-def user_id_argument(value: str) -> str:
-    if not 0 < len(value) <= MAX_USER_ID_LENGTH:
-        raise click.BadParameter(f"must be 1-{MAX_USER_ID_LENGTH} characters")
-    return value
+from ..core.users import user_id_argument
 
 
 @click.command("create-token")
 @with_appcontext
-@click.argument("user_id", callback=lambda ctx, param, value: user_id_argument(value))
+@click.argument("user_id", callback=user_id_argument)
 @click.option(
     "--minutes",
     default=60,

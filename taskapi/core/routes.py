@@ -27,6 +27,7 @@ SCOPE_ATTRIBUTE = "access_scope"
 # The OpenAPI extension naming the scope an operation needs of an access token
 # (OpenAPI 3.0 allows scopes in a security requirement for OAuth 2 schemes only).
 SCOPE_EXTENSION = "x-access-token-scope"
+REQUIRED_SCOPES_EXTENSION = "taskapi.required_scopes"
 
 
 def needs_scope(scope: str):
@@ -59,9 +60,16 @@ def declared_scope(view, blueprint, method: str) -> str | None:
 
 
 def required_scope(app, endpoint: str, method: str) -> str | None:
-    """What the route behind `endpoint` needs of an access token for `method`."""
-    blueprint = app.blueprints.get(endpoint.rpartition(".")[0])
-    return declared_scope(app.view_functions.get(endpoint), blueprint, method)
+    """What the route behind `endpoint` needs of an access token for `method`;
+    remembered per app, as routes are registered before the first request."""
+    remembered = app.extensions.setdefault(REQUIRED_SCOPES_EXTENSION, {})
+    key = (endpoint, method)
+    try:
+        return remembered[key]
+    except KeyError:
+        blueprint = app.blueprints.get(endpoint.rpartition(".")[0])
+        scope = declared_scope(app.view_functions.get(endpoint), blueprint, method)
+        return remembered.setdefault(key, scope)
 
 
 def security_of(scope: str | None) -> dict:

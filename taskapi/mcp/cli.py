@@ -3,7 +3,7 @@
 import click
 from flask.cli import with_appcontext
 
-from ..auth.cli import user_id_argument
+from ..core.users import user_id_argument
 
 
 @click.command("mcp-stdio")
@@ -11,7 +11,7 @@ from ..auth.cli import user_id_argument
     "--user",
     "user_id",
     required=True,
-    callback=lambda ctx, param, value: user_id_argument(value),
+    callback=user_id_argument,
     help="The user the tools act for.",
 )
 @with_appcontext

@@ -6,8 +6,8 @@ from datetime import timedelta
 import click
 from flask.cli import with_appcontext
 
-from ..auth.cli import user_id_argument
 from ..core.columns import utcnow
+from ..core.users import user_id_argument
 from . import idempotency
 from . import service as task_queries
 from .models import PRIORITIES
@@ -27,7 +27,7 @@ DEMO_TAGS = ("home", "work", "errands", "travel", "urgent-ish")
 
 @click.command("seed-demo")
 @with_appcontext
-@click.argument("user_id", callback=lambda ctx, param, value: user_id_argument(value))
+@click.argument("user_id", callback=user_id_argument)
 @click.option(
     "--count",
     default=20,

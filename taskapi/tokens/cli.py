@@ -6,13 +6,14 @@ from flask.cli import with_appcontext
 from marshmallow import ValidationError
 
 from ..core.routes import SCOPES
+from ..core.users import user_id_argument
 from .schemas import DEFAULT_DAYS, TokenCreateSchema
 from .service import create_token
 
 
 @click.command("create-access-token")
 @with_appcontext
-@click.argument("user_id")
+@click.argument("user_id", callback=user_id_argument)
 @click.option("--name", required=True, help="What the token is for (1-100 characters).")
 @click.option(
     "--scope",
@@ -31,8 +32,6 @@ from .service import create_token
 )
 def create_access_token(user_id, name, scopes, days):
     """Create an access token for USER_ID and print it (shown this once)."""
-    if not 0 < len(user_id) <= 255:
-        raise click.BadParameter("must be 1-255 characters", param_hint="USER_ID")
     try:
         fields = TokenCreateSchema().load(
             {"name": name, "scopes": list(scopes), "expires_in_days": days}
