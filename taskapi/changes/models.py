@@ -1,10 +1,12 @@
-"""The change feed's own tables: what purge-deleted removed for good, and SQLite's
-change counter (migration 0008)."""
+"""The change feed's own tables: what purge-deleted removed for good, SQLite's
+change counter (migration 0008), and the tasks that left a list (migration 0014)."""
 
-from sqlalchemy import BigInteger
+import uuid
+
+from sqlalchemy import BigInteger, Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..core.columns import SQLITE_ONLY
+from ..core.columns import SQLITE_ONLY, BigId
 from ..core.db import Base
 
 
@@ -25,3 +27,18 @@ class ChangeCounter(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class TaskDeparture(Base):
+    """A task that left a list (moved elsewhere), written by a trigger on
+    `tasks`: the list's members who no longer see it learn from the feed that it
+    is gone for them. Removed by purge-deleted with the deleted rows."""
+
+    __tablename__ = "task_departures"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    task_id: Mapped[uuid.UUID]
+    list_id: Mapped[uuid.UUID]
+    change_xid: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_task_departures_list", "list_id", "change_xid"),)

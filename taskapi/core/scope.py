@@ -1,25 +1,41 @@
-"""Who sees what, in one place: the WHERE clause of every statement on a user's
-rows, whatever the table (tasks, lists, reminders, webhooks, idempotency keys,
-the change feed).
+"""Who sees what and who may write it, in one place: the WHERE clause of every
+statement on a user's rows, whatever the table (tasks, lists, reminders,
+webhooks, tokens, idempotency keys, the change feed), and the role a user holds
+in a list.
 
-A row that is soft-deleted or belongs to someone else is, to every query, one
+A user sees their own lists and the lists they are a member of (memberships.py);
+a task when it is in a list they see, or in their own inbox. A task's `user_id`
+is always the owner of its place (the list's owner, or the inbox's user), so the
+tasks of a user's own places are `user_id = them`, and the others are the tasks
+of the lists they are a member of.
+
+A row that is soft-deleted or that the user does not see is, to every query, one
 that does not exist: as a path, 404; referenced from a body (`list_id`,
-`parent_id`), 422 on that field with the same words. Shared lists will change who
-may see what here, for every statement at once.
+`parent_id`...), 422 on that field with the same words. A row the user sees but
+may not change (a viewer's) is 403.
 """
 
 import uuid
 
-from sqlalchemy import String, bindparam
-from werkzeug.exceptions import NotFound
+from sqlalchemy import String, bindparam, case, or_, select
+from werkzeug.exceptions import Forbidden, NotFound
+
+from .db import Session
+from .memberships import EDITOR, MEMBERS, OWNER, VIEWER
 
 # The user of the hot statements built once (module level): bound per call.
 USER_ID = bindparam("owner_id", type_=String)
 
+VIEWER_CANNOT_WRITE = (
+    "You are a viewer of this list: only its owner and editors change it."
+)
+OWNER_ONLY = "Only the list's owner may do this."
+
 
 def owned(user_id: str, rows):
-    """The WHERE clause of every read or write of live rows (tasks, lists): this
-    user's, not soft-deleted.
+    """Live rows of the user's own places: lists they own, tasks in their inbox
+    or their lists (the rows whose user_id is theirs). Not the lists they are a
+    member of: for what the user sees, seen_tasks() and seen_lists().
 
     `rows` is a mapped class (Task), or the columns of a table or of a subquery
     of it (`TASKS`) for statements that load rows, not objects."""
@@ -27,10 +43,82 @@ def owned(user_id: str, rows):
 
 
 def of_user(user_id: str, rows):
-    """The WHERE clause of every statement on this user's rows, deleted ones
-    included: tables without soft delete (reminders, webhooks, idempotency
-    keys), and the change feed, whose tombstones are deleted rows."""
+    """The WHERE clause of every statement on this user's own rows, deleted ones
+    included: tables without soft delete (reminders, webhooks, tokens,
+    idempotency keys)."""
     return (rows.user_id == user_id,)
+
+
+def member_lists(user_id: str):
+    """The ids of the lists the user is a member of (not those they own)."""
+    return select(MEMBERS.list_id).where(
+        MEMBERS.user_id == user_id, MEMBERS.left_at.is_(None)
+    )
+
+
+def seen_tasks(user_id: str, rows, *, deleted: bool = False):
+    """Tasks the user sees: in their own places or in a list they are a member
+    of; live ones unless `deleted` (the change feed's tombstones)."""
+    seen = or_(rows.user_id == user_id, rows.list_id.in_(member_lists(user_id)))
+    return (seen,) if deleted else (seen, rows.deleted_at.is_(None))
+
+
+def seen_lists(user_id: str, rows, *, deleted: bool = False):
+    """Lists the user sees: their own and those they are a member of."""
+    seen = or_(rows.user_id == user_id, rows.id.in_(member_lists(user_id)))
+    return (seen,) if deleted else (seen, rows.deleted_at.is_(None))
+
+
+def role_column(user_id: str, owner_column, list_column):
+    """The user's role in a list as a column: `owner`, `editor`, `viewer`, or
+    NULL for a list they do not see."""
+    member_role = (
+        select(MEMBERS.role)
+        .where(
+            MEMBERS.list_id == list_column,
+            MEMBERS.user_id == user_id,
+            MEMBERS.left_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    return case((owner_column == user_id, OWNER), else_=member_role)
+
+
+def role_in(user_id: str, owner_id: str, list_id, *, writing: bool = False):
+    """The user's role in the place owned by `owner_id` (a list, or with
+    `list_id` None an inbox): `owner`, `editor`, `viewer` or None.
+
+    `writing`: the membership row is share-locked until the transaction ends,
+    so a removal waits for this write, or this write sees the removal (and
+    finds nothing): never a write after the removal committed."""
+    if owner_id == user_id:
+        return OWNER
+    if list_id is None:
+        return None
+    statement = select(MEMBERS.role).where(
+        MEMBERS.list_id == list_id,
+        MEMBERS.user_id == user_id,
+        MEMBERS.left_at.is_(None),
+    )
+    if writing:
+        statement = statement.with_for_update(read=True)
+    return Session.execute(statement).scalar()
+
+
+def require_writer(user_id: str, owner_id: str, list_id, not_found: str) -> str:
+    """The user's role, if it may change the place's tasks (owner, editor);
+    404 with `not_found` if the user does not see it, 403 for a viewer. Call it
+    inside the write's transaction."""
+    role = role_in(user_id, owner_id, list_id, writing=True)
+    if role is None:
+        raise NotFound(not_found)
+    if role == VIEWER:
+        raise Forbidden(VIEWER_CANNOT_WRITE)
+    return role
+
+
+def may_write(role: str | None) -> bool:
+    return role in (OWNER, EDITOR)
 
 
 def uuid_or_404(value: str, not_found: str) -> uuid.UUID:

@@ -47,7 +47,13 @@ class Task(Base):
     __tablename__ = "tasks"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    # The owner of the task's place: the list's owner, or the user whose inbox
+    # holds it (core/scope.py); who created it; whom it is assigned to; who
+    # changed it last (the `actor` of its webhook events, migration 0014).
     user_id: Mapped[str] = mapped_column(String(255))
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    assignee_id: Mapped[str | None] = mapped_column(String(255))
+    changed_by: Mapped[str | None] = mapped_column(String(255))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     # `completed` is kept beside `status` (the toggle and the indexes use it); a
@@ -156,6 +162,10 @@ class Task(Base):
         ),
         live_index(
             "ix_tasks_user_status_created", "user_id", "status", "created_at", "id"
+        ),
+        # the assignee_id filter; reminders by assignee
+        live_index(
+            "ix_tasks_assignee", "assignee_id", "id", where="assignee_id IS NOT NULL"
         ),
         live_index("ix_tasks_user_series", "user_id", "series_id", "created_at", "id"),
         Index("ix_tasks_user_change", "user_id", "change_xid", "id"),

@@ -49,6 +49,8 @@ class WebhookEvent(Base):
     )
     task_id: Mapped[uuid.UUID]
     type: Mapped[str] = mapped_column(String(40))
+    # Who made the change (tasks.changed_by); NULL for reminder.due.
+    actor: Mapped[str | None] = mapped_column(String(255))
     # The task's row as JSON at that event (to_jsonb), rendered at delivery.
     task: Mapped[dict] = mapped_column(TagList)
     remind_at: Mapped[datetime | None]

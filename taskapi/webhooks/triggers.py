@@ -1,5 +1,6 @@
 """Which event a task write records: the trigger on `tasks` that writes one outbox
-row (`webhook_events`) per active, subscribed webhook of the task's user, in the
+row (`webhook_events`) per active, subscribed webhook of every user who sees the
+task (its place's owner, its list's members; migration 0014), in the
 transaction of the change (migration 0009 made it;
 docs/decisions/0018-webhook-events-by-trigger.md). Every write path is covered, a
 rolled-back change leaves no event, and a user without a webhook costs one index
@@ -21,15 +22,23 @@ WEBHOOK_EVENTS_RECORD = PGFunction(
 DECLARE
     kind text;
 BEGIN
-    -- Users without a webhook stop here: one probe of ix_webhooks_user.
-    IF NOT EXISTS (SELECT 1 FROM webhooks AS w
-                   WHERE w.user_id = NEW.user_id AND w.active) THEN
+    -- Who hears of it: whoever sees the task after the change, the owner of its
+    -- place and its list's members. Without a webhook among them this stops
+    -- here: a probe of ix_webhooks_user per user.
+    IF NOT EXISTS (
+        SELECT 1 FROM webhooks AS w
+        WHERE w.active AND (w.user_id = NEW.user_id OR w.user_id IN (
+            SELECT m.user_id FROM list_members AS m
+            WHERE m.list_id = NEW.list_id AND m.left_at IS NULL))
+    ) THEN
         RETURN NULL;
     END IF;
-    -- change_xid is set by the change feed's trigger on every UPDATE, so an
-    -- UPDATE that wrote the values the row had is told apart without it.
+    -- change_xid is set by the change feed's trigger on every UPDATE, and
+    -- changed_by names who wrote: an UPDATE that wrote the values the row had is
+    -- told apart without them.
     IF TG_OP = 'UPDATE'
-       AND to_jsonb(OLD) - 'change_xid' = to_jsonb(NEW) - 'change_xid' THEN
+       AND to_jsonb(OLD) - 'change_xid' - 'changed_by'
+           = to_jsonb(NEW) - 'change_xid' - 'changed_by' THEN
         RETURN NULL;
     END IF;
     IF TG_OP = 'INSERT' THEN
@@ -47,11 +56,15 @@ BEGIN
         kind := 'task.updated';
     END IF;
     INSERT INTO webhook_events
-        (event_id, webhook_id, task_id, type, task, created_at, attempts,
+        (event_id, webhook_id, task_id, type, actor, task, created_at, attempts,
          next_attempt_at)
-    SELECT gen_random_uuid(), w.id, NEW.id, kind, to_jsonb(NEW), now(), 0, now()
+    SELECT gen_random_uuid(), w.id, NEW.id, kind, NEW.changed_by, to_jsonb(NEW),
+           now(), 0, now()
     FROM webhooks AS w
-    WHERE w.user_id = NEW.user_id AND w.active AND w.events @> to_jsonb(kind);
+    WHERE w.active AND w.events @> to_jsonb(kind)
+      AND (w.user_id = NEW.user_id OR w.user_id IN (
+          SELECT m.user_id FROM list_members AS m
+          WHERE m.list_id = NEW.list_id AND m.left_at IS NULL));
     RETURN NULL;
 END $$""",
 )

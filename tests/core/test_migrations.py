@@ -138,6 +138,8 @@ DATABASE_TRIGGERS = {
     "task_counts_truncate": "tasks",
     "tasks_change_xid": "tasks",
     "lists_change_xid": "lists",
+    "list_members_change_xid": "list_members",
+    "task_departures": "tasks",
     "webhook_events_insert": "tasks",
     "webhook_events_update": "tasks",
 }
