@@ -20,6 +20,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .mcp import views as mcp_bridge
     from .mcp.views import blp as mcp_blueprint
     from .reminders.views import blp as reminders_blueprint
+    from .sharing.views import blp as sharing_blueprint
     from .tasks.views import blp as tasks_blueprint
     from .tokens.views import blp as tokens_blueprint
     from .web import docs, logs, ratelimit, security
@@ -41,6 +42,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     user_blueprints = [
         tasks_blueprint,
         lists_blueprint,
+        sharing_blueprint,
         reminders_blueprint,
         changes_blueprint,
         batch_blueprint,
@@ -57,6 +59,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     api.register_blueprint(health_blueprint)
     api.register_blueprint(tasks_blueprint)
     api.register_blueprint(lists_blueprint)
+    api.register_blueprint(sharing_blueprint)
     api.register_blueprint(reminders_blueprint)
     api.register_blueprint(changes_blueprint)
     api.register_blueprint(batch_blueprint)

@@ -1,7 +1,9 @@
-"""The lists blueprint: a user's named lists of tasks (a task's `list_id`).
+"""The lists blueprint: named lists of tasks (a task's `list_id`), the user's own
+and those shared with them (sharing/ manages members and invitations).
 
 Served at /api/<user_id>/lists... and /api/lists..., as tasks are (core/routes.py).
-Deleting a list soft-deletes the tasks in it.
+Only the owner renames or deletes a list; deleting it soft-deletes its tasks, for
+everyone.
 """
 
 from flask import g, request
@@ -15,7 +17,8 @@ from .schemas import ListCreateSchema, ListSchema, ListUpdateSchema
 blp = UserBlueprint(
     "lists",
     __name__,
-    description="A user's lists of tasks (at most 200, names unique ignoring case).",
+    description="Lists of tasks: a user's own (at most 200, names unique ignoring "
+    "case) and those shared with them.",
 )
 route, doc_errors = blp.both_routes, blp.doc_errors
 
@@ -25,7 +28,7 @@ class Lists(MethodView):
     @blp.response(200, ListSchema(many=True))
     @doc_errors()
     def get(self):
-        """List the user's lists, oldest first (not paginated)"""
+        """List the lists the user sees (own and shared), oldest first"""
         return list_queries.get_lists(g.user_id)
 
     @blp.arguments(ListCreateSchema())
@@ -53,13 +56,13 @@ class ListById(MethodView):
     @blp.alt_response(409, description="Another list has this name")
     @doc_errors(400, 404, 412, 413, 415)
     def put(self, fields, list_id):
-        """Rename a list"""
+        """Rename a list (its owner only: 403 for a member)"""
         return tagged(list_queries.update_list(g.user_id, list_id, fields, if_match()))
 
-    patch = same_as(put, "Rename a list (same as PUT)")
+    patch = same_as(put, "Rename a list (same as PUT; its owner only)")
 
     @blp.response(204)
     @doc_errors(404, 412)
     def delete(self, list_id):
-        """Delete a list and every task in it (soft delete)"""
+        """Delete a list and every task in it, for everyone (its owner only)"""
         list_queries.delete_list(g.user_id, list_id, if_match())

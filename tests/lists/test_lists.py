@@ -20,8 +20,21 @@ def test_a_new_list_has_an_id_a_location_and_an_etag(users_on):
 
     assert response.status_code == 201
     made = response.get_json()
-    assert set(made) == {"id", "name", "created_at", "updated_at"}
+    assert set(made) == {
+        "id",
+        "name",
+        "created_at",
+        "updated_at",
+        "owner_id",
+        "role",
+        "member_count",
+    }
     assert uuid.UUID(made["id"]) and made["name"] == "Groceries"
+    assert (made["owner_id"], made["role"], made["member_count"]) == (
+        alice.id,
+        "owner",
+        1,
+    )
     assert made["created_at"] == made["updated_at"]
     assert response.headers["Location"] == f"{alice.prefix}/lists/{made['id']}"
     assert STRONG_TAG.fullmatch(response.headers["ETag"])
@@ -89,6 +102,9 @@ def test_if_none_match_and_if_match_work_on_lists_as_on_tasks(alice):
         ({"name": "ok", "colour": "red"}, "colour"),
         ({"name": "ok", "id": NEVER_USED}, "id"),
         ({"name": "ok", "created_at": "2026-01-01"}, "created_at"),
+        ({"name": "ok", "owner_id": "mallory"}, "owner_id"),
+        ({"name": "ok", "role": "owner"}, "role"),
+        ({"name": "ok", "member_count": 2}, "member_count"),
     ],
 )
 def test_bad_list_bodies_are_422_and_change_nothing(alice, body, field):
