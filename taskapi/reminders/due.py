@@ -2,9 +2,10 @@
 
 Each round the webhook worker calls `fire_due`. Reminders due in
 (fired_until, now] of live open tasks get one `reminder.due` event per active
-webhook of the user that subscribed to it, once each. The clock row
-(`webhook_reminder_clock`) is taken with SKIP LOCKED, so one worker fires at a
-time, and a worker back from an outage fires the ones it missed, late.
+webhook, subscribed to it, of the task's recipient (its assignee, else its
+creator: service.py) while the recipient sees the task, once each. The clock
+row (`webhook_reminder_clock`) is taken with SKIP LOCKED, so one worker fires
+at a time, and a worker back from an outage fires the ones it missed, late.
 
 The statements name the webhook tables and nothing of the webhooks package:
 the worker imports this module, never the reverse. PostgreSQL only.
@@ -28,9 +29,18 @@ FIRE = text("""
            r.remind_at, now(), 0, now()
     FROM reminders AS r
     JOIN tasks AS t ON t.id = r.task_id
-    JOIN webhooks AS w ON w.user_id = r.user_id
+    CROSS JOIN LATERAL (
+        SELECT coalesce(t.assignee_id, t.created_by, t.user_id) AS user_id
+    ) AS recipient
+    JOIN webhooks AS w ON w.user_id = recipient.user_id
     WHERE r.remind_at > :after AND r.remind_at <= :until
       AND t.deleted_at IS NULL AND t.status <> 'completed'
+      -- the recipient sees the task: its place is theirs, or they are an
+      -- active member of its list (core/scope.py seen_tasks, in SQL)
+      AND (t.user_id = recipient.user_id OR EXISTS (
+          SELECT 1 FROM list_members AS m
+          WHERE m.list_id = t.list_id AND m.user_id = recipient.user_id
+            AND m.left_at IS NULL))
       AND w.active AND w.events @> '["reminder.due"]'
     ORDER BY r.remind_at, r.id
 """)

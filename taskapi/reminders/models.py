@@ -20,6 +20,8 @@ class Reminder(Base):
     task_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("tasks.id", name="fk_reminders_task_id", ondelete="CASCADE")
     )
+    # The task's creator (service.py): the rows of unassigned tasks that GET
+    # /reminders reads by user; an assignee's are found through the task.
     user_id: Mapped[str] = mapped_column(String(255))
     remind_at: Mapped[datetime]
     # ISO 8601 duration of a `before` reminder; NULL for an `at` one.

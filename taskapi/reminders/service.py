@@ -1,52 +1,81 @@
-"""The `reminders` table: written with a task's reminders, read by GET /reminders."""
+"""The `reminders` table: written with a task's reminders, read by GET /reminders.
+
+A task's reminders go to its recipient: its assignee, else its creator
+(CONTRACT "Shared lists"), while that user sees the task. A row's `user_id` is
+the task's creator, which never changes, so no write path has to keep it in
+step: GET /reminders reads the creator's rows by ix_reminders_user_remind_at
+and the assignee's through the task (ix_tasks_assignee), and reminders/due.py
+computes the recipient from the task when it fires.
+"""
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select, union_all
 
 from ..core.db import Session
-from ..core.scope import of_user, owned
+from ..core.scope import of_user, seen_tasks
 from ..tasks.models import TASKS, Task
 from .models import REMINDERS, Reminder
 from .rules import instants
 
 
+def creator(rows):
+    """Who created the task; a row written without one (by another tool than
+    the app) counts as its place's owner's, as before migration 0014."""
+    return func.coalesce(rows.created_by, rows.user_id)
+
+
 def write_reminders(user_id: str, task_id: uuid.UUID, reminders: list, new: bool):
-    """Make the task's rows those of `reminders` (stored form); `new`: it has none."""
+    """Make the task's rows those of `reminders` (stored form); `new`: it has none.
+
+    The caller has checked that `user_id` may write the task; the rows follow
+    the task (by its id, addressed to its creator) whoever writes, so `user_id`
+    plays no part in the statements."""
     if not new:
-        Session.execute(
-            delete(Reminder.__table__).where(
-                *of_user(user_id, REMINDERS), REMINDERS.task_id == task_id
-            )
-        )
+        Session.execute(delete(Reminder.__table__).where(REMINDERS.task_id == task_id))
     rows = [
-        {"task_id": task_id, "user_id": user_id, "remind_at": at, "before": before}
+        {"task_id": task_id, "remind_at": at, "before": before}
         for at, before in instants(reminders)
     ]
     if rows:
-        Session.execute(insert(Reminder.__table__), rows)
+        # the task's row as this transaction wrote it
+        addressee = select(creator(TASKS)).where(TASKS.id == task_id)
+        Session.execute(
+            insert(Reminder.__table__).values(user_id=addressee.scalar_subquery()),
+            rows,
+        )
 
 
 def due_reminders(user_id: str, after: datetime, before: datetime) -> list:
-    """The reminders in [after, before) of the user's live tasks that are not
-    completed, by remind_at: a range of ix_reminders_user_remind_at, each task
+    """The reminders in [after, before) that go to the user (tasks assigned to
+    them; unassigned ones they created) of live tasks they see and that are not
+    completed, by remind_at: the tasks assigned to the user by ix_tasks_assignee,
+    the user's own rows by a range of ix_reminders_user_remind_at; each task
     read by its primary key."""
-    return Session.execute(
-        select(
-            REMINDERS.task_id,
-            TASKS.title,
-            TASKS.due_date,
-            REMINDERS.remind_at,
-        )
+    columns = (REMINDERS.task_id, TASKS.title, TASKS.due_date, REMINDERS.remind_at)
+    both = (
+        REMINDERS.remind_at >= after,
+        REMINDERS.remind_at < before,
+        *seen_tasks(user_id, TASKS),
+        TASKS.status != "completed",
+    )
+    assigned = (
+        select(*columns)
+        .select_from(Task.__table__)
+        .join(Reminder.__table__, REMINDERS.task_id == TASKS.id)
+        .where(TASKS.assignee_id == user_id, *both)
+    )
+    created = (
+        select(*columns)
         .select_from(Reminder.__table__)
         .join(Task.__table__, TASKS.id == REMINDERS.task_id)
         .where(
             *of_user(user_id, REMINDERS),
-            REMINDERS.remind_at >= after,
-            REMINDERS.remind_at < before,
-            *owned(user_id, TASKS),
-            TASKS.status != "completed",
+            TASKS.assignee_id.is_(None),
+            creator(TASKS) == user_id,
+            *both,
         )
-        .order_by(REMINDERS.remind_at, REMINDERS.task_id)
-    ).all()
+    )
+    due = union_all(assigned, created).subquery()
+    return Session.execute(select(due).order_by(due.c.remind_at, due.c.task_id)).all()

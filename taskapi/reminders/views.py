@@ -19,7 +19,8 @@ MAX_WINDOW = timedelta(days=31)
 blp = UserBlueprint(
     "reminders",
     __name__,
-    description="Reminders due in a window of time, from the user's open tasks.",
+    description="Reminders due in a window of time, from the open tasks the user "
+    "sees that are assigned to them, or unassigned and created by them.",
 )
 route, doc_errors = blp.both_routes, blp.doc_errors
 
@@ -66,5 +67,5 @@ class Reminders(MethodView):
     @blp.response(200, DueReminderSchema(many=True))
     @doc_errors()
     def get(self, window):
-        """Reminders in [after, before) of the live, open tasks, by remind_at"""
+        """Reminders in [after, before) of the user's live, open tasks, by remind_at"""
         return due_reminders(g.user_id, window["after"], window["before"])

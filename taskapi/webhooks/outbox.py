@@ -71,8 +71,8 @@ CLAIM = text("""
         next_attempt_at = now() + make_interval(secs => :lease)
     FROM webhooks AS w
     WHERE e.id IN (SELECT id FROM claimed) AND w.id = e.webhook_id
-    RETURNING e.id, e.event_id, e.webhook_id, e.type, e.task, e.remind_at,
-              e.created_at, e.attempts, w.url, w.secret
+    RETURNING e.id, e.event_id, e.webhook_id, e.type, e.actor, e.task,
+              e.remind_at, e.created_at, e.attempts, w.url, w.secret
 """)
 # The webhook before its events, as a delete takes them, so a record and a
 # delete never wait on each other in a cycle; one being deleted is skipped

@@ -35,7 +35,8 @@ def task_from_row_json(row: dict) -> Task:
 
 
 def event_body(event) -> str:
-    """What the receiver gets: compact JSON, the task as the REST API shows it
+    """What the receiver gets: compact JSON, who made the change (`actor`; null
+    for reminder.due, which no one made), the task as the REST API shows it
     (reminder.due adds `remind_at`)."""
     data = {"task": TaskSchema().dump(task_from_row_json(event.task))}
     if event.remind_at is not None:
@@ -44,6 +45,7 @@ def event_body(event) -> str:
         "id": str(event.event_id),
         "type": event.type,
         "created_at": _rfc3339(event.created_at),
+        "actor": event.actor,
         "data": data,
     }
     return json.dumps(body, separators=(",", ":"))

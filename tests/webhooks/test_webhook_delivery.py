@@ -74,7 +74,8 @@ def test_every_change_arrives_in_order_with_the_task_as_it_was(
     assert "Lost" not in str(events)
     assert receiver.types(child["id"]) == ["task.created", "task.deleted"]
     assert len({e["id"] for e in events}) == len(events) == 7
-    assert all(set(e) == {"id", "type", "created_at", "data"} for e in events)
+    assert all(set(e) == {"id", "type", "created_at", "actor", "data"} for e in events)
+    assert {e["actor"] for e in events} == {alice.id}
 
 
 def test_users_without_a_webhook_record_nothing(app, alice, client):
@@ -205,6 +206,7 @@ def test_reminders_fire_once_and_never_for_completed_or_deleted_tasks(
         received(receiver, 3, logs)
     reminded = [e for e in receiver.events if e["type"] == "reminder.due"]
     assert [e["data"]["task"]["id"] for e in reminded] == [due["id"], later["id"]]
+    assert [e["actor"] for e in reminded] == [None, None]  # no one made them
     assert reminded[0]["data"]["remind_at"] == due["reminders"][0]["remind_at"]
     assert events[0]["type"] in ("task.deleted", "reminder.due")
 
