@@ -69,6 +69,9 @@ def follow_status_change(user_id: str, old_status: str, task: Task) -> None:
 def _copy(task, **values) -> dict:
     return {
         "user_id": task.user_id,
+        "created_by": task.created_by,
+        "assignee_id": task.assignee_id,
+        "changed_by": task.changed_by,
         "title": task.title,
         "description": task.description,
         "status": "pending",
@@ -87,7 +90,7 @@ def _create_next(user_id: str, task: Task) -> None:
     if due is None:  # COUNT used up, UNTIL passed
         return
     now = utcnow()
-    position, renumbered = ordering.position_right_after(user_id, task, now)
+    position, renumbered = ordering.position_right_after(task, now)
     subtasks = Session.scalars(
         select(Task)
         .where(*owned(user_id, Task), Task.parent_id == task.id)
@@ -234,7 +237,7 @@ def _undo_next(user_id: str, task: Task) -> None:
                 *owned(user_id, TASKS),
                 or_(TASKS.id == next_task.id, TASKS.parent_id == next_task.id),
             )
-            .values(deleted_at=now)
+            .values(deleted_at=now, changed_by=task.changed_by)
         )
     Session.execute(
         update(Task.__table__)

@@ -6,6 +6,7 @@ from datetime import timedelta
 import click
 from flask.cli import with_appcontext
 
+from ..changes import service as changes
 from ..core.columns import utcnow
 from ..core.users import user_id_argument
 from . import idempotency
@@ -62,12 +63,20 @@ def seed_demo(user_id, count):
     "days",
     required=True,
     type=click.IntRange(min=0),
-    help="Purge tasks (and lists) deleted at least DAYS days ago.",
+    help="Purge tasks (and lists) deleted, and memberships ended, at least DAYS "
+    "days ago.",
 )
 def purge_deleted(days):
-    """Remove soft-deleted tasks, then lists no task refers to, for good."""
-    purged = task_queries.purge_deleted(before=utcnow() - timedelta(days=days))
+    """Remove soft-deleted tasks, then lists no task refers to, for good; then
+    ended memberships and the change feed's departures as old (a cursor older
+    than any of them answers 410)."""
+    before = utcnow() - timedelta(days=days)
+    purged = task_queries.purge_deleted(before=before)
+    members, departures = changes.purge_memberships_and_departures(before)
     click.echo(f"Purged {purged} deleted task(s) older than {days} day(s).")
+    click.echo(
+        f"Purged {members} ended membership(s) and {departures} task departure(s)."
+    )
 
 
 @click.command("purge-idempotency-keys")

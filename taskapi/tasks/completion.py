@@ -29,9 +29,10 @@ def new_status(task: Task, fields: dict) -> str:
     return "pending" if task.status == "completed" else task.status
 
 
-def completion_values(completed: bool | None, now=None, tasks=Task) -> dict:
-    """SET clause of a completion write: toggled (None) or set, computed by the
-    database from the row's current status. `tasks`: as for owned()."""
+def completion_values(completed: bool | None, actor, now=None, tasks=Task) -> dict:
+    """SET clause of a completion write by `actor`: toggled (None) or set,
+    computed by the database from the row's current status. `tasks`: as for
+    owned()."""
     if now is None:
         now = literal(utcnow(), Task.updated_at.type)
     if completed is None:  # completed becomes pending, anything else completed
@@ -43,6 +44,7 @@ def completion_values(completed: bool | None, now=None, tasks=Task) -> dict:
         "completed": becomes_completed,
         "completed_at": case((becomes_completed, now), else_=None),
         "updated_at": now,
+        "changed_by": actor,
         "version": tasks.version + 1,
     }
 
@@ -57,7 +59,8 @@ def _completion_statement(completed: bool | None):
     the whole SET clause again for its cache key.
     """
     # Recurring tasks (and reopened occurrences) take set_completed's other path:
-    # they may create or remove a next occurrence in the same transaction.
+    # they may create or remove a next occurrence in the same transaction; so do
+    # the tasks of lists shared with the user (the role is checked there).
     conditions = [
         *owned(USER_ID, TASKS),
         TASKS.id == TASK_ID,
@@ -67,10 +70,11 @@ def _completion_statement(completed: bool | None):
     if completed is not None:
         conditions.append(TASKS.completed != completed)  # setting is idempotent
     now = bindparam("now", type_=Task.updated_at.type)
+    actor = bindparam("actor", type_=Task.changed_by.type)
     return prepared(
         update(Task.__table__)
         .where(*conditions)
-        .values(**completion_values(completed, now, TASKS))
+        .values(**completion_values(completed, actor, now, TASKS))
         .returning(*task_columns())
     )
 
@@ -90,6 +94,7 @@ def set_completed(
             "owner_id": user_id,
             "task_uuid": task_uuid(task_id),
             "now": utcnow(),
+            "actor": user_id,
         }
         task = Session.execute(
             _completion_statement(completed), parameters
@@ -104,9 +109,9 @@ def set_completed(
             Session.commit()
             return task
         old_status = task.status
-        updated = guarded_update(task, **completion_values(completed))
+        updated = guarded_update(task, **completion_values(completed, user_id))
         if updated is not None:
-            follow_status_change(user_id, old_status, updated)
+            follow_status_change(updated.user_id, old_status, updated)
             Session.commit()
             return updated
     raise too_busy()

@@ -10,7 +10,7 @@ from werkzeug.exceptions import NotFound
 
 from ..core.db import Session, begin_transaction
 from ..core.etags import IfMatch
-from ..core.scope import owned
+from ..core.scope import owned, require_writer, seen_tasks
 from .lookup import TASK_NOT_FOUND, task_uuid
 from .models import Task
 
@@ -19,15 +19,17 @@ MAX_WRITE_ATTEMPTS = 5
 
 def locked_task(user_id: str, task_id: str, if_match: IfMatch | None) -> Task:
     """The task, its row locked (FOR UPDATE on PostgreSQL) until the transaction
-    ends; 404 if it is not the user's, 412 if If-Match does not match it."""
+    ends; 404 if the user does not see it, 403 if they only view it, 412 if
+    If-Match does not match it."""
     task = Session.scalars(
         select(Task)
-        .where(*owned(user_id, Task), Task.id == task_uuid(task_id))
-        .with_for_update()
+        .where(*seen_tasks(user_id, Task), Task.id == task_uuid(task_id))
+        .with_for_update(of=Task)
         .execution_options(populate_existing=True)
     ).one_or_none()
     if task is None:
         raise NotFound(TASK_NOT_FOUND)
+    require_writer(user_id, task.user_id, task.list_id, TASK_NOT_FOUND)
     if if_match is not None:
         if_match.check(task)
     return task

@@ -1,5 +1,7 @@
-"""The listing: one page of a user's tasks, filtered and sorted, and how many match,
-in one statement. Scoped to the user by core/scope.py's owned(), as every task query is.
+"""The listing: one page of the tasks a user sees, filtered and sorted, and how many
+match, in one statement. Scoped by core/scope.py, as every task query is: the tasks
+of the user's own places, and (a second branch of a UNION ALL, each read in order
+from the user_id-leading indexes) those of the lists they are a member of.
 """
 
 import functools
@@ -8,7 +10,6 @@ from typing import NamedTuple
 from sqlalchemy import (
     Row,
     String,
-    and_,
     bindparam,
     exists,
     func,
@@ -16,7 +17,9 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -24,11 +27,11 @@ from ..core.db import Session, dialect_name
 from ..core.errors import invalid
 from ..core.fields import QueryReference
 from ..core.prepared import prepared
-from ..core.scope import of_user, owned
+from ..core.scope import member_lists, of_user, owned, seen_lists, seen_tasks
 from ..lists.models import LIST_NOT_FOUND, LISTS
 from .lookup import TASK_NOT_FOUND
 from .models import PRIORITY_RANK, TASKS, Task, TaskCount, task_columns
-from .schemas import TaskQuerySchema
+from .schemas import AssigneeQuery, TaskQuerySchema
 
 # Built on the tables' columns, not the ORM entities: a statement without ORM
 # entities skips the ORM's compile and load steps (see models.task_columns).
@@ -148,6 +151,11 @@ FILTERS = {
     "tag": _tags_filter,
     "q": _q_filter,
     "series_id": lambda series_id, _dialect: [TASKS.series_id == series_id],
+    "assignee_id": lambda assignee, _dialect: [
+        TASKS.assignee_id.is_(None)
+        if assignee == AssigneeQuery.NONE
+        else TASKS.assignee_id == assignee
+    ],
     "due_after": lambda after, _dialect: [TASKS.due_date >= after],
     "due_before": lambda before, _dialect: [TASKS.due_date < before],
 }
@@ -173,12 +181,12 @@ def _references(user_id: str, query: dict) -> list:
     checks = []
     if query.get("list_id") not in (None, QueryReference.NONE):
         named = LISTS.id == query["list_id"]
-        found = exists().where(*owned(user_id, LISTS), named)
+        found = exists().where(*seen_lists(user_id, LISTS), named)
         checks.append(found.label("found_list_id"))
     if query.get("parent_id") not in (None, QueryReference.NONE):
         parents = Task.__table__.alias("parents")
         found = exists().where(
-            *owned(user_id, parents.c), parents.c.id == query["parent_id"]
+            *seen_tasks(user_id, parents.c), parents.c.id == query["parent_id"]
         )
         checks.append(found.label("found_parent_id"))
     return checks
@@ -187,12 +195,52 @@ def _references(user_id: str, query: dict) -> list:
 REFERENCE_NOT_FOUND = {"list_id": LIST_NOT_FOUND, "parent_id": TASK_NOT_FOUND}
 
 
-def _filters(user_id: str, query: dict, dialect: str) -> list:
-    conditions = [*owned(user_id, TASKS)]
+def _shared(user_id) -> list:
+    """The tasks of the lists the user is a member of: (owner, list) pairs, so
+    each list's tasks are read by the user_id-leading indexes."""
+    pairs = select(LISTS.user_id, LISTS.id).where(LISTS.id.in_(member_lists(user_id)))
+    return [tuple_(TASKS.user_id, TASKS.list_id).in_(pairs), TASKS.deleted_at.is_(None)]
+
+
+def _branches(user_id, query: dict) -> list[list]:
+    """The WHERE clauses whose union is what the user sees (core/scope.py): one
+    for a named list or parent (its owner's tasks there) or the inbox, else the
+    user's own places and the lists they are a member of."""
+    named, parent = query.get("list_id"), query.get("parent_id")
+    if named == QueryReference.NONE:
+        return [[*owned(user_id, TASKS)]]
+    if named is not None:
+        owner = select(LISTS.user_id).where(LISTS.id == named).scalar_subquery()
+        return [[TASKS.user_id == owner, *seen_tasks(user_id, TASKS)]]
+    if parent not in (None, QueryReference.NONE):  # read by ix_tasks_parent_position
+        return [[*seen_tasks(user_id, TASKS)]]
+    return [[*owned(user_id, TASKS)], _shared(user_id)]
+
+
+def _filters(query: dict, dialect: str) -> list:
+    conditions = []
     for name, condition in FILTERS.items():
         if query.get(name) is not None:
             conditions.extend(condition(query[name], dialect))
     return conditions
+
+
+def _total(user_id, branches: list, filters: list, dialect: str, unfiltered: bool):
+    """A one-row subquery: how many tasks match, summed over the branches.
+
+    Unfiltered on PostgreSQL, the user's own places count as their row in
+    `task_counts` (kept by triggers), so the total of a long list costs no more
+    than of a short one."""
+    counts = []
+    for index, conditions in enumerate(branches):
+        if index == 0 and dialect == "postgresql" and unfiltered:
+            live = select(COUNTS.live).where(*of_user(user_id, COUNTS))
+            counts.append(func.coalesce(live.scalar_subquery(), 0))
+            continue
+        counted = select(func.count()).select_from(Task.__table__)
+        counts.append(counted.where(*conditions, *filters).scalar_subquery())
+    total = counts[0] if len(counts) == 1 else sum(counts[1:], counts[0])
+    return select(total.label("total")).subquery("counted")
 
 
 # Pages up to this offset read their rows straight from the sorted scan; deeper
@@ -201,45 +249,57 @@ def _filters(user_id: str, query: dict, dialect: str) -> list:
 DIRECT_PAGE_MAX_OFFSET = 200
 
 
-def _page_statement(
-    conditions: list, counted, sort: str, dialect: str, direct: bool, checks=()
-):
-    """The listing's statement, with the user, LIMIT and OFFSET as bound
-    parameters (`owner_id`, `limit`, `offset`); `checks`, more columns of the
-    one-row side (see _references)."""
+def _page_rows(branches: list, filters: list, sort: str, dialect: str):
+    """The page's rows (with `sort_key`): of one branch, its sorted scan; of
+    two, the first `reach` (offset + limit) rows of each, merged and cut."""
     sort_key = _sort_column(sort.lstrip("-"), dialect)
     limit, offset = bindparam("limit"), bindparam("offset")
-    if direct:
-        rows = (
-            select(Task.__table__, sort_key.label("sort_key"))
-            .where(*conditions)
-            .order_by(*_order_by(sort, dialect))
-            .limit(limit)
-            .offset(offset)
-            .subquery("page_rows")
-        )
+    scans = [
+        select(Task.__table__, sort_key.label("sort_key"))
+        .where(*conditions, *filters)
+        .order_by(*_order_by(sort, dialect))
+        for conditions in branches
+    ]
+    if len(scans) == 1:
+        return scans[0].limit(limit).offset(offset).subquery("page_rows")
+    reach = [scan.limit(bindparam("reach")).subquery() for scan in scans]
+    merged = union_all(*(select(part) for part in reach)).subquery("merged")
+    return (
+        select(merged)
+        .order_by(*_order_by(sort, dialect, merged.c))
+        .limit(limit)
+        .offset(offset)
+        .subquery("page_rows")
+    )
+
+
+def _page_statement(branches, filters, counted, sort, dialect, direct, checks=()):
+    """The listing's statement, with the user, LIMIT, OFFSET and reach as bound
+    parameters (`owner_id`, `limit`, `offset`, `reach`); `checks`, more columns
+    of the one-row side (see _references)."""
+    if direct or len(branches) > 1:
+        rows = _page_rows(branches, filters, sort, dialect)
         return (
             select(counted.c.total, *checks, *task_columns(rows.c))
             .select_from(counted)
             .outerjoin(rows, true())
             .order_by(*_order_by(sort, dialect, rows.c))
         )
+    sort_key = _sort_column(sort.lstrip("-"), dialect)
+    (conditions,) = branches
     ids = (
         select(TASKS.id, sort_key.label("sort_key"))
-        .where(*conditions)
+        .where(*conditions, *filters)
         .order_by(*_order_by(sort, dialect))
-        .limit(limit)
-        .offset(offset)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
         .subquery("page_ids")
     )
     return (
         select(counted.c.total, *checks, *task_columns(TASKS))
         .select_from(counted)
         .outerjoin(ids, true())
-        .outerjoin(
-            Task.__table__,
-            and_(TASKS.id == ids.c.id, *owned(bindparam("owner_id"), TASKS)),
-        )
+        .outerjoin(Task.__table__, TASKS.id == ids.c.id)
         .order_by(*_order_by(sort, dialect, ids.c))
     )
 
@@ -253,32 +313,43 @@ def _unfiltered_page_statement(sort: str, dialect: str, direct: bool):
     depends on how far the OFFSET reaches, which a generic plan cannot know.
     Filtered listings, whose text varies, are planned each time too."""
     user_id = bindparam("owner_id", type_=String)
-    conditions = [*owned(user_id, TASKS)]
-    counted = _total(user_id, conditions, dialect, unfiltered=True)
-    statement = _page_statement(conditions, counted, sort, dialect, direct)
+    branches = _branches(user_id, {})
+    counted = _total(user_id, branches, [], dialect, unfiltered=True)
+    statement = _page_statement(branches, [], counted, sort, dialect, direct)
     return prepared(statement) if direct else statement
 
 
 def list_tasks(user_id: str, query: dict) -> TaskPage:
-    """One page of the user's tasks, and how many match, in one statement.
+    """One page of the tasks the user sees, and how many match, in one statement.
 
     The total is a one-row subquery beside the page, so a page past the end
     still learns the total. A shallow page (the usual case) is one sorted scan
-    of the matching rows; a deep one is chosen on ids alone (an index-only scan
-    where an index covers the sort), then joined to its rows.
+    of the matching rows per branch; a deep one of a single branch is chosen on
+    ids alone (an index-only scan where an index covers the sort), then joined
+    to its rows.
     """
     dialect = dialect_name()
     page, per_page, sort = query["page"], query["per_page"], query["sort"]
     offset = (page - 1) * per_page
     direct = offset <= DIRECT_PAGE_MAX_OFFSET
+    if query.get("assignee_id") == AssigneeQuery.ME:
+        query = {**query, "assignee_id": user_id}
     if all(query.get(name) is None for name in FILTERS):
         statement = _unfiltered_page_statement(sort, dialect, direct)
     else:
-        conditions = _filters(user_id, query, dialect)
-        counted = _total(user_id, conditions, dialect, unfiltered=False)
+        branches = _branches(user_id, query)
+        filters = _filters(query, dialect)
+        counted = _total(user_id, branches, filters, dialect, unfiltered=False)
         checks = _references(user_id, query)
-        statement = _page_statement(conditions, counted, sort, dialect, direct, checks)
-    parameters = {"owner_id": user_id, "limit": per_page, "offset": offset}
+        statement = _page_statement(
+            branches, filters, counted, sort, dialect, direct, checks
+        )
+    parameters = {
+        "owner_id": user_id,
+        "limit": per_page,
+        "offset": offset,
+        "reach": offset + per_page,
+    }
     rows = Session.execute(statement, parameters).all()
     for name, message in REFERENCE_NOT_FOUND.items():
         if not getattr(rows[0], f"found_{name}", True):

@@ -9,7 +9,7 @@ from werkzeug.exceptions import NotFound
 
 from ..core.db import Session
 from ..core.prepared import prepared
-from ..core.scope import USER_ID, owned, uuid_or_404
+from ..core.scope import USER_ID, seen_tasks, uuid_or_404
 from .models import TASKS, Task, task_columns
 
 TASK_NOT_FOUND = "Task not found."
@@ -19,7 +19,7 @@ TASK_ID = bindparam("task_uuid", type_=Task.id.type)
 LIST_ID = bindparam("list_uuid", type_=Task.list_id.type)
 PARENT_ID = bindparam("parent_uuid", type_=Task.parent_id.type)
 _ONE_TASK = prepared(
-    select(*task_columns()).where(*owned(USER_ID, TASKS), TASKS.id == TASK_ID)
+    select(*task_columns()).where(*seen_tasks(USER_ID, TASKS), TASKS.id == TASK_ID)
 )
 
 

@@ -28,7 +28,7 @@ from ..core.scope import USER_ID, owned
 from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, locked_task
 from .lookup import LIST_ID, PARENT_ID, get_task
 from .models import TASKS, Task
-from .subtasks import Place, move_subtasks, resolve_place
+from .subtasks import Place, check_assignee, move_subtasks, place_of, resolve_place
 
 MAX_KEY_LENGTH = 50
 NOT_A_SIBLING = "Task not found among the siblings at the destination."
@@ -42,7 +42,8 @@ class Sibling(NamedTuple):
 def siblings(user_id: str, list_id, parent_id, tasks=TASKS):
     """The WHERE clause of a sibling group, the tasks one manual order ranks: a
     parent's subtasks (always in its list), or the top level of a list (None:
-    the inbox)."""
+    the inbox). `user_id`: the owner of the place, whose user_id its tasks
+    carry, so one order is shared by a list's members."""
     if parent_id is not None:
         return (*owned(user_id, tasks), tasks.parent_id == parent_id)
     in_list = tasks.list_id.is_(None) if list_id is None else tasks.list_id == list_id
@@ -62,7 +63,7 @@ def _last_position_statement(in_a_list: bool, a_subtask: bool):
     )
 
 
-def position_after_last(user_id: str, place: Place) -> str:
+def position_after_last(place: Place) -> str:
     """The position that puts a task after every sibling of `place`.
 
     Not serialised with moves (ordering.py): two tasks appended at once may get
@@ -75,7 +76,7 @@ def position_after_last(user_id: str, place: Place) -> str:
     last = Session.execute(
         statement,
         {
-            "owner_id": user_id,
+            "owner_id": place.user_id,
             "list_uuid": place.list_id,
             "parent_uuid": place.parent_id,
         },
@@ -84,11 +85,15 @@ def position_after_last(user_id: str, place: Place) -> str:
 
 
 def _lock_group(user_id: str, place: Place) -> None:
-    """Serialise the writers of one sibling group until the transaction ends."""
+    """Serialise the writers of one sibling group until the transaction ends
+    (whoever they are: a list's members share its order). `user_id`: the owner
+    of an inbox."""
     if place.parent_id is not None:  # subtasks: their parent decides the group
-        lock_for_transaction(f"order:{user_id}:parent:{place.parent_id}")
+        lock_for_transaction(f"order:parent:{place.parent_id}")
+    elif place.list_id is not None:
+        lock_for_transaction(f"order:list:{place.list_id}")
     else:
-        lock_for_transaction(f"order:{user_id}:list:{place.list_id}")
+        lock_for_transaction(f"order:inbox:{user_id}")
 
 
 def _group_of(task, fields: dict) -> Place:
@@ -178,12 +183,13 @@ _RENUMBER = (
     .values(
         position=bindparam("key"),
         updated_at=bindparam("now"),
+        changed_by=bindparam("actor"),
         version=TASKS.version + 1,
     )
 )
 
 
-def _renumber(user_id: str, place: Place, moving_id, now) -> dict:
+def _renumber(user_id: str, place: Place, moving_id, now, actor: str) -> dict:
     """Fresh short keys for the group (less the moving task), in its order;
     each sibling whose key changes is changed (updated_at, version). The last
     keeps its key, so a task appended meanwhile (position_after_last,
@@ -196,7 +202,13 @@ def _renumber(user_id: str, place: Place, moving_id, now) -> dict:
     last = rows[-1].position
     keys = [*generate_n_keys_between(None, last, len(rows) - 1), last]
     changed = [
-        {"owner_id": user_id, "sibling_id": row.id, "key": key, "now": now}
+        {
+            "owner_id": user_id,
+            "sibling_id": row.id,
+            "key": key,
+            "now": now,
+            "actor": actor,
+        }
         for row, key in zip(rows, keys, strict=True)
         if row.position != key
     ]
@@ -210,7 +222,7 @@ def _renumbered(sibling: Sibling | None, keys: dict) -> Sibling | None:
 
 
 def _already_there(task, place: Place, lower, upper) -> bool:
-    if place != (task.list_id, task.parent_id):
+    if place != place_of(task):
         return False
     own = (task.position, task.id)
     return (lower is None or (lower.position, lower.id) < own) and (
@@ -234,8 +246,9 @@ def move_task(user_id: str, task_id: str, body: dict, if_match: IfMatch | None):
         if _group_key(_group_of(task, fields)) != group:
             continue  # it moved since the first read: lock its group now
         place = resolve_place(user_id, task, fields)
+        check_assignee(task.assignee_id, place)
         lower, upper = _neighbours(
-            user_id, place, task.id, body.get("after"), body.get("before")
+            place.user_id, place, task.id, body.get("after"), body.get("before")
         )
         if _already_there(task, place, lower, upper):
             Session.commit()
@@ -243,34 +256,36 @@ def move_task(user_id: str, task_id: str, body: dict, if_match: IfMatch | None):
         now = utcnow()
         key = _key_between(lower, upper)
         if key is None:
-            keys = _renumber(user_id, place, task.id, now)
+            keys = _renumber(place.user_id, place, task.id, now, user_id)
             key = _key_between(_renumbered(lower, keys), _renumbered(upper, keys))
-        old_list = task.list_id
+        old_list, old_owner = task.list_id, task.user_id
         updated = guarded_update(
             task,
             **place._asdict(),
             position=key,
             updated_at=now,
+            changed_by=user_id,
             version=Task.version + 1,
         )
         if updated is None:
             continue
         if updated.list_id != old_list and updated.parent_id is None:
-            move_subtasks(user_id, updated.id, updated.list_id, now)
+            move_subtasks(old_owner, updated, now)
         Session.commit()
         return updated
     raise too_busy()
 
 
-def position_right_after(user_id: str, task, now) -> tuple[str, bool]:
+def position_right_after(task, now) -> tuple[str, bool]:
     """A key that puts a new sibling right after `task` (a recurring task's next
     occurrence), and whether the group had to be renumbered for it. Inside the
     caller's transaction; the group stays locked until it ends."""
-    place = Place(task.list_id, task.parent_id)
-    _lock_group(user_id, place)
-    lower, upper = _with_neighbour(user_id, place, None, task.id, "id", True)
+    place = place_of(task)
+    owner = task.user_id
+    _lock_group(owner, place)
+    lower, upper = _with_neighbour(owner, place, None, task.id, "id", True)
     key = _key_between(lower, upper)
     if key is not None:
         return key, False
-    keys = _renumber(user_id, place, None, now)
+    keys = _renumber(owner, place, None, now, task.changed_by)
     return _key_between(_renumbered(lower, keys), _renumbered(upper, keys)), True

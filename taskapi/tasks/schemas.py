@@ -15,6 +15,7 @@ from ..core.fields import (
     UTCDateTime,
     rfc3339,
 )
+from ..core.users import MAX_USER_ID_LENGTH, usable_id
 from ..recurrence.dates import public_recurrence
 from ..recurrence.schemas import Recurrence
 from ..reminders.schemas import Reminders
@@ -23,6 +24,7 @@ from .models import DEFAULT_PRIORITY, PRIORITIES, STATUSES, Task
 READ_ONLY_FIELDS = (
     "id",
     "user_id",
+    "created_by",
     "created_at",
     "updated_at",
     "completed_at",
@@ -35,6 +37,36 @@ MAX_TAGS = 20
 MAX_PAGE_OFFSET = 2**31 - 1
 
 # Fields ----------------------------------------------------------------------
+
+
+class UserId(Text):
+    """A user's id: 1-255 characters a database and a log line can hold."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not usable_id(value):
+            raise ValidationError(
+                f"Must be a user id of 1-{MAX_USER_ID_LENGTH} characters."
+            )
+        return value
+
+
+class AssigneeQuery(fields.String):
+    """The listing's assignee filter: a user's id, `me`, or `none` (unassigned)."""
+
+    ME, NONE = "me", "none"
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            metadata={"description": "A user's id, `me`, or `none` (unassigned)."},
+            **kwargs,
+        )
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not usable_id(value):
+            raise ValidationError("Must be a user's id, `me` or `none`.")
+        return value
 
 
 class Priority(Text):
@@ -86,7 +118,11 @@ class TaskSchema(ma.Schema):
     """A task, as the API answers it."""
 
     id = fields.UUID()
-    user_id = fields.String()
+    user_id = fields.String(
+        metadata={"description": "The owner of its place: the list's, or the inbox's."}
+    )
+    created_by = fields.String(allow_none=True)
+    assignee_id = fields.String(allow_none=True)
     title = fields.String()
     description = fields.String(allow_none=True)
     status = fields.String(metadata={"enum": list(STATUSES)})
@@ -125,6 +161,8 @@ class TaskSchema(ma.Schema):
         return {
             "id": str(obj.id),
             "user_id": obj.user_id,
+            "created_by": obj.created_by,
+            "assignee_id": obj.assignee_id,
             "title": obj.title,
             "description": obj.description,
             "status": obj.status,
@@ -159,6 +197,10 @@ class _TaskInput(Input):
     status = Status()
     list_id = Reference()
     parent_id = Reference()
+    assignee_id = UserId(
+        allow_none=True,
+        metadata={"description": "Someone who sees the task's list, or null."},
+    )
     recurrence = Recurrence()
     reminders = Reminders(allow_none=True)
 
@@ -259,6 +301,7 @@ class TaskQuerySchema(ma.Schema):
     series_id = fields.UUID(
         metadata={"description": "The tasks of one recurring series."}
     )
+    assignee_id = AssigneeQuery()
     due_after = UTCDateTime(metadata={"description": "Inclusive."})
     due_before = UTCDateTime(metadata={"description": "Exclusive."})
     sort = fields.String(

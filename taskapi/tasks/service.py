@@ -5,7 +5,6 @@ import uuid
 
 from fractional_indexing import generate_n_keys_between
 from sqlalchemy import Row, bindparam, delete, exists, insert, select, update
-from werkzeug.exceptions import NotFound
 
 from ..changes.service import record_purge
 from ..core.columns import utcnow
@@ -26,10 +25,17 @@ from ..reminders.models import Reminder
 from ..reminders.service import write_reminders
 from .completion import new_status
 from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, read_for_write
-from .lookup import TASK_ID, TASK_NOT_FOUND, task_uuid
+from .lookup import TASK_ID, task_uuid
 from .models import PRIORITY_RANK, TASKS, Task, task_columns
 from .ordering import position_after_last
-from .subtasks import Place, move_subtasks, places_anything, resolve_place
+from .subtasks import (
+    Place,
+    check_assignee,
+    move_subtasks,
+    place_of,
+    places_anything,
+    resolve_place,
+)
 
 _INSERT = prepared(insert(Task.__table__).returning(*task_columns()))
 
@@ -47,20 +53,23 @@ def add_task(user_id: str, fields: dict) -> Row:
     now = utcnow()
     status = _status_on_create(fields)
     place = resolve_place(user_id, None, fields) if places_anything(fields) else None
-    place = place or Place(None, None)
+    place = place or Place(None, None, user_id)
+    check_assignee(fields.get("assignee_id"), place)
     recurrence = fields.get("recurrence")
     check_recurrence(recurrence, fields.get("due_date"), place.parent_id)
     reminders = stored_reminders(fields.get("reminders", []), fields.get("due_date"))
     values = {
         **fields,
-        "user_id": user_id,
+        "user_id": place.user_id,
+        "created_by": user_id,
+        "changed_by": user_id,
         "priority": PRIORITY_RANK[fields["priority"]],  # the column holds the rank
         "status": status,
         "completed": status == "completed",
         "completed_at": now if status == "completed" else None,
         "list_id": place.list_id,
         "parent_id": place.parent_id,
-        "position": position_after_last(user_id, place),
+        "position": position_after_last(place),
         "created_at": now,
         "updated_at": now,
     }
@@ -72,7 +81,7 @@ def add_task(user_id: str, fields: dict) -> Row:
         values.pop("reminders", None)
     task = Session.execute(_INSERT, values).one()
     if reminders:
-        write_reminders(user_id, task.id, reminders, new=True)
+        write_reminders(task.user_id, task.id, reminders, new=True)
     return task
 
 
@@ -96,7 +105,7 @@ def add_inbox_tasks(user_id: str, fields_list: list[dict]) -> list[Row]:
     and one INSERT (a batch's run of plain creates): what add_task would insert
     for each (can_add_in_bulk), not committed."""
     now = utcnow()
-    first = position_after_last(user_id, Place(None, None))
+    first = position_after_last(Place(None, None, user_id))
     positions = [first, *generate_n_keys_between(first, None, len(fields_list) - 1)]
     rows = []
     for fields, position in zip(fields_list, positions, strict=True):
@@ -105,6 +114,8 @@ def add_inbox_tasks(user_id: str, fields_list: list[dict]) -> list[Row]:
             {
                 "id": uuid.uuid4(),
                 "user_id": user_id,
+                "created_by": user_id,
+                "changed_by": user_id,
                 "title": fields["title"],
                 "description": fields.get("description"),
                 "priority": PRIORITY_RANK[fields["priority"]],
@@ -153,10 +164,10 @@ def update_task(
             changes["completed"] = status == "completed"
             changes["completed_at"] = now if status == "completed" else None
         place = resolve_place(user_id, task, fields)
-        if place != (task.list_id, task.parent_id):
-            changes.update(
-                place._asdict(), position=position_after_last(user_id, place)
-            )
+        if place != place_of(task):
+            changes.update(place._asdict(), position=position_after_last(place))
+        if "assignee_id" in changes or place != place_of(task):
+            check_assignee(changes.get("assignee_id", task.assignee_id), place)
         changes.update(_recurrence_changes(task, fields, place))
         reminders = _reminder_changes(task, fields, changes)
         if not changes:
@@ -164,16 +175,22 @@ def update_task(
             return task
         if "priority" in changes:
             changes["priority_rank"] = PRIORITY_RANK[changes.pop("priority")]
-        old_list, old_status = task.list_id, task.status
+        old_list, old_owner, old_status = task.list_id, task.user_id, task.status
         updated = guarded_update(
-            task, **changes, updated_at=now, version=Task.version + 1
+            task,
+            **changes,
+            updated_at=now,
+            changed_by=user_id,
+            version=Task.version + 1,
         )
         if updated is not None:
             if updated.list_id != old_list and updated.parent_id is None:
-                move_subtasks(user_id, updated.id, updated.list_id, now)
-            if reminders is not None:
-                write_reminders(user_id, updated.id, reminders, new=False)
-            follow_status_change(user_id, old_status, updated)
+                move_subtasks(old_owner, updated, now)
+            if reminders is not None or updated.user_id != old_owner:
+                write_reminders(
+                    updated.user_id, updated.id, updated.reminders, new=False
+                )
+            follow_status_change(updated.user_id, old_status, updated)
             Session.commit()
             return updated
     raise too_busy()
@@ -209,15 +226,21 @@ def _reminder_changes(task: Task, fields: dict, changes: dict) -> list | None:
 
 # On the table, not the entity: a write that returns nothing needs none of the
 # ORM's bulk-UPDATE bookkeeping, and the statement, built once, keeps its cache key.
+_DELETED = {
+    "deleted_at": bindparam("now", type_=Task.deleted_at.type),
+    "changed_by": bindparam("actor", type_=Task.changed_by.type),
+}
+# The first: a task in the user's own places; a shared list's goes by the
+# locked read, which checks the user's role there.
 _SOFT_DELETE = prepared(
     update(Task.__table__)
     .where(*owned(USER_ID, TASKS), TASKS.id == TASK_ID)
-    .values(deleted_at=bindparam("now", type_=Task.deleted_at.type))
+    .values(**_DELETED)
 )
 _SOFT_DELETE_SUBTASKS = prepared(
     update(Task.__table__)
     .where(*owned(USER_ID, TASKS), TASKS.parent_id == TASK_ID)
-    .values(deleted_at=bindparam("now", type_=Task.deleted_at.type))
+    .values(**_DELETED)
 )
 
 
@@ -226,20 +249,22 @@ def soft_delete(user_id: str, task_id: str, if_match: IfMatch | None = None) -> 
     statement of its own: it sees every subtask committed while the first one
     waited for the task's row (a create under it holds the row locked)."""
     parameters = {"owner_id": user_id, "task_uuid": task_uuid(task_id)}
+    parameters["actor"] = user_id
     if if_match is None:
         begin_transaction()
         parameters["now"] = utcnow()
-        if Session.execute(_SOFT_DELETE, parameters).rowcount == 0:
-            Session.rollback()
-            raise NotFound(TASK_NOT_FOUND)
-        Session.execute(_SOFT_DELETE_SUBTASKS, parameters)
-        Session.commit()
-        return
+        if Session.execute(_SOFT_DELETE, parameters).rowcount == 1:
+            Session.execute(_SOFT_DELETE_SUBTASKS, parameters)
+            Session.commit()
+            return
     for _attempt in range(MAX_WRITE_ATTEMPTS):
         task = read_for_write(user_id, task_id, if_match)
         now = utcnow()
-        if guarded_update(task, deleted_at=now) is not None:
-            Session.execute(_SOFT_DELETE_SUBTASKS, {**parameters, "now": now})
+        if guarded_update(task, deleted_at=now, changed_by=user_id) is not None:
+            Session.execute(
+                _SOFT_DELETE_SUBTASKS,
+                {**parameters, "owner_id": task.user_id, "now": now},
+            )
             Session.commit()
             return
     raise too_busy()

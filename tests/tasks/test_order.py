@@ -415,7 +415,12 @@ def limited_scans(plan) -> list:
     """(node type, index) of the scans right under a Limit: the page's rows."""
     found = []
     if plan["Node Type"] == "Limit":
-        child = plan["Plans"][0]
+        # not an InitPlan's (the named list's owner, core/scope.py)
+        child = next(
+            child
+            for child in plan["Plans"]
+            if child.get("Parent Relationship") == "Outer"
+        )
         found.append((child["Node Type"], child.get("Index Name")))
     for child in plan.get("Plans", []):
         found.extend(limited_scans(child))
