@@ -186,10 +186,8 @@ def update_task(
         if updated is not None:
             if updated.list_id != old_list and updated.parent_id is None:
                 move_subtasks(old_owner, updated, now)
-            if reminders is not None or updated.user_id != old_owner:
-                write_reminders(
-                    updated.user_id, updated.id, updated.reminders, new=False
-                )
+            if reminders is not None:
+                write_reminders(user_id, updated.id, reminders, new=False)
             follow_status_change(updated.user_id, old_status, updated)
             Session.commit()
             return updated
