@@ -45,6 +45,41 @@ def expected_scope(path: str, method: str) -> str | None:
     return "tasks:read" if method == "GET" else "tasks:write"
 
 
+# Shared lists (sharing/): reads need tasks:read, the rest tasks:write, as the
+# lists they belong to; written out so that a route going missing is seen too.
+SHARING_SCOPES = {
+    ("GET", "/lists/<list_id>/invitations"): "tasks:read",
+    ("POST", "/lists/<list_id>/invitations"): "tasks:write",
+    ("DELETE", "/lists/<list_id>/invitations/<invitation_id>"): "tasks:write",
+    ("POST", "/invitations/accept"): "tasks:write",
+    ("GET", "/lists/<list_id>/members"): "tasks:read",
+    ("PATCH", "/lists/<list_id>/members/<member_id>"): "tasks:write",
+    ("DELETE", "/lists/<list_id>/members/<member_id>"): "tasks:write",
+}
+
+
+def family(rule) -> str:
+    return "user path" if rule.rule.startswith("/api/<user_id>/") else "token only"
+
+
+def test_the_sharing_routes_declare_the_contracts_scopes(app):
+    declared = {
+        (method, re.sub(r"^/api(/<user_id>)?", "", rule.rule), family(rule)): scope
+        for rule in protected_rules(app)
+        if rule.endpoint.startswith("sharing.")
+        for method in rule.methods - {"OPTIONS", "HEAD"}
+        if (scope := required_scope(app, rule.endpoint, method))
+    }
+    both_families = {
+        (method, path, routes): scope
+        for (method, path), scope in SHARING_SCOPES.items()
+        for routes in ("user path", "token only")
+    }
+    assert declared == both_families
+    for (method, path), scope in SHARING_SCOPES.items():
+        assert expected_scope(path, method) == scope
+
+
 def routes(app):
     """(method, rule) of every /api and /mcp operation."""
     return sorted(
