@@ -5,7 +5,15 @@ its rows (invitations, roles, leaving)."""
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .columns import utcnow
@@ -23,6 +31,7 @@ class Membership(Base):
     __tablename__ = "list_members"
 
     list_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid,
         ForeignKey("lists.id", name="fk_list_members_list_id", ondelete="CASCADE"),
         primary_key=True,
     )

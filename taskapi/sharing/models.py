@@ -4,7 +4,7 @@ SHA-256."""
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..core.columns import utcnow
@@ -19,7 +19,8 @@ class Invitation(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     list_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("lists.id", name="fk_list_invitations_list_id", ondelete="CASCADE")
+        Uuid,
+        ForeignKey("lists.id", name="fk_list_invitations_list_id", ondelete="CASCADE"),
     )
     role: Mapped[str] = mapped_column(String(10))
     code_hash: Mapped[str] = mapped_column(String(64))

@@ -12,6 +12,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    Uuid,
     func,
     literal_column,
     text,
@@ -69,10 +70,10 @@ class Task(Base):
     due_date: Mapped[datetime | None]
     tags: Mapped[list[str]] = mapped_column(TagList, default=list)
     list_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("lists.id", name="fk_tasks_list_id")
+        Uuid, ForeignKey("lists.id", name="fk_tasks_list_id")
     )
     parent_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("tasks.id", name="fk_tasks_parent_id")
+        Uuid, ForeignKey("tasks.id", name="fk_tasks_parent_id")
     )
     # Fractional index among its siblings (ordering.py).
     position: Mapped[str] = mapped_column(Position)
