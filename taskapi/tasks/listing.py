@@ -13,15 +13,11 @@ from sqlalchemy import (
     bindparam,
     exists,
     func,
-    literal,
-    or_,
     select,
     true,
     tuple_,
-    type_coerce,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 
 from ..core.db import Session, dialect_name
 from ..core.errors import invalid
@@ -29,13 +25,15 @@ from ..core.fields import QueryReference
 from ..core.prepared import prepared
 from ..core.scope import member_lists, of_user, owned, seen_lists, seen_tasks
 from ..lists.models import LIST_NOT_FOUND, LISTS
+from .filters import FILTERS, conditions_of
 from .lookup import TASK_NOT_FOUND
-from .models import PRIORITY_RANK, TASKS, Task, TaskCount, task_columns
-from .schemas import AssigneeQuery, TaskQuerySchema
+from .models import TASKS, ListTaskCount, Task, TaskCount, task_columns
+from .schemas import AssigneeQuery
 
 # Built on the tables' columns, not the ORM entities: a statement without ORM
 # entities skips the ORM's compile and load steps (see models.task_columns).
 COUNTS = TaskCount.__table__.c
+LIST_COUNTS = ListTaskCount.__table__.c
 
 
 class TaskPage(NamedTuple):
@@ -71,110 +69,6 @@ def _order_by(sort: str, dialect: str, columns=None) -> list:
     return [order, direction(task_id)]
 
 
-def _tags_filter(tags: list[str], dialect: str) -> list:
-    """The task carries every one of `tags`."""
-    if dialect == "postgresql":  # one containment test, served by the GIN index
-        return [type_coerce(TASKS.tags, JSONB).contains(tags)]
-    conditions = []
-    for tag in tags:
-        each = func.json_each(TASKS.tags).table_valued("value")
-        match = select(literal(1)).select_from(each).where(each.c.value == tag)
-        conditions.append(match.exists())
-    return conditions
-
-
-def _total(user_id, conditions: list, dialect: str, unfiltered: bool):
-    """A one-row subquery: how many tasks match `conditions`.
-
-    Unfiltered on PostgreSQL, that is the user's row in `task_counts` (kept by
-    triggers), so the total of a long list costs no more than of a short one.
-    """
-    if dialect == "postgresql" and unfiltered:
-        live = select(COUNTS.live).where(*of_user(user_id, COUNTS))
-        total = func.coalesce(live.scalar_subquery(), 0)
-        return select(total.label("total")).subquery("counted")
-    return (
-        select(func.count().label("total"))
-        .select_from(Task.__table__)
-        .where(*conditions)
-        .subquery("counted")
-    )
-
-
-def _q_filter(text: str, dialect: str) -> list:
-    """`text` anywhere in the title or description, letter case ignored.
-
-    Not ILIKE '%text%': PostgreSQL's LIKE retries the whole pattern at every
-    byte of the text, so a crafted `q` cost up to length x length steps per task
-    (7.7 ms each for a 2,000-character `q` of four-byte characters). A regular
-    expression after the `***=` director is the text taken literally, matched by
-    PostgreSQL's automaton in one pass, and still served by the trigram indexes.
-    SQLite's lower() and instr() fold letter case as its LIKE does (ASCII only).
-    """
-    if dialect == "postgresql":
-        literal_text = f"***={text}"
-        return [
-            or_(
-                TASKS.title.regexp_match(literal_text, flags="i"),
-                TASKS.description.regexp_match(literal_text, flags="i"),
-            )
-        ]
-    needle = func.lower(text)
-    return [
-        or_(
-            func.instr(func.lower(TASKS.title), needle) > 0,
-            func.instr(func.lower(TASKS.description), needle) > 0,
-        )
-    ]
-
-
-def _priority_filter(names: list[str], _dialect: str) -> list:
-    return [TASKS.priority.in_(sorted({PRIORITY_RANK[name] for name in names}))]
-
-
-def _reference_filter(column):
-    """`none`: the column is NULL; an id: it names that list or task."""
-
-    def condition(value, _dialect: str) -> list:
-        return [column.is_(None) if value == QueryReference.NONE else column == value]
-
-    return condition
-
-
-# The conditions of each filter of TaskQuerySchema, given its value and the dialect.
-FILTERS = {
-    "completed": lambda completed, _dialect: [TASKS.completed.is_(completed)],
-    "status": lambda statuses, _dialect: [TASKS.status.in_(sorted(set(statuses)))],
-    "list_id": _reference_filter(TASKS.list_id),
-    "parent_id": _reference_filter(TASKS.parent_id),
-    "priority": _priority_filter,
-    "tag": _tags_filter,
-    "q": _q_filter,
-    "series_id": lambda series_id, _dialect: [TASKS.series_id == series_id],
-    "assignee_id": lambda assignee, _dialect: [
-        TASKS.assignee_id.is_(None)
-        if assignee == AssigneeQuery.NONE
-        else TASKS.assignee_id == assignee
-    ],
-    "due_after": lambda after, _dialect: [TASKS.due_date >= after],
-    "due_before": lambda before, _dialect: [TASKS.due_date < before],
-}
-
-
-def check_filters(schema=TaskQuerySchema) -> None:
-    """Refuse to start with a filter in the schema that FILTERS does not apply:
-    it would be accepted, then silently ignored."""
-    unhandled = set(schema.filter_names()) - FILTERS.keys()
-    if unhandled:
-        raise RuntimeError(
-            f"{schema.__name__} filters with no condition in listing.FILTERS: "
-            f"{', '.join(sorted(unhandled))}"
-        )
-
-
-check_filters()
-
-
 def _references(user_id: str, query: dict) -> list:
     """For a `list_id` or `parent_id` filter naming an id: whether that is the
     user's live list or task, a column beside the page (no extra statement)."""
@@ -195,17 +89,23 @@ def _references(user_id: str, query: dict) -> list:
 REFERENCE_NOT_FOUND = {"list_id": LIST_NOT_FOUND, "parent_id": TASK_NOT_FOUND}
 
 
+class Shared(NamedTuple):
+    """The branch of the lists `user_id` is a member of."""
+
+    user_id: object
+
+
 def _shared(user_id) -> list:
-    """The tasks of the lists the user is a member of: (owner, list) pairs, so
-    each list's tasks are read by the user_id-leading indexes."""
+    """The tasks of the lists the user is a member of, as (owner, list) pairs:
+    each list's tasks carry its owner's user_id."""
     pairs = select(LISTS.user_id, LISTS.id).where(LISTS.id.in_(member_lists(user_id)))
     return [tuple_(TASKS.user_id, TASKS.list_id).in_(pairs), TASKS.deleted_at.is_(None)]
 
 
-def _branches(user_id, query: dict) -> list[list]:
+def _branches(user_id, query: dict) -> list:
     """The WHERE clauses whose union is what the user sees (core/scope.py): one
     for a named list or parent (its owner's tasks there) or the inbox, else the
-    user's own places and the lists they are a member of."""
+    user's own places and the lists they are a member of (Shared)."""
     named, parent = query.get("list_id"), query.get("parent_id")
     if named == QueryReference.NONE:
         return [[*owned(user_id, TASKS)]]
@@ -214,32 +114,31 @@ def _branches(user_id, query: dict) -> list[list]:
         return [[TASKS.user_id == owner, *seen_tasks(user_id, TASKS)]]
     if parent not in (None, QueryReference.NONE):  # read by ix_tasks_parent_position
         return [[*seen_tasks(user_id, TASKS)]]
-    return [[*owned(user_id, TASKS)], _shared(user_id)]
+    return [[*owned(user_id, TASKS)], Shared(user_id)]
 
 
-def _filters(query: dict, dialect: str) -> list:
-    conditions = []
-    for name, condition in FILTERS.items():
-        if query.get(name) is not None:
-            conditions.extend(condition(query[name], dialect))
-    return conditions
+def _branch_count(user_id, branch, filters: list, dialect: str, unfiltered: bool):
+    """How many tasks of one branch match: unfiltered on PostgreSQL, the rows
+    the triggers keep (the user's in `task_counts`, each list's in
+    `list_task_counts`), so the total of a long list costs no more than of a
+    short one."""
+    if dialect == "postgresql" and unfiltered:
+        if isinstance(branch, Shared):
+            in_lists = LIST_COUNTS.list_id.in_(member_lists(branch.user_id))
+            live = select(func.sum(LIST_COUNTS.live)).where(in_lists)
+        else:
+            live = select(COUNTS.live).where(*of_user(user_id, COUNTS))
+        return func.coalesce(live.scalar_subquery(), 0)
+    conditions = _shared(branch.user_id) if isinstance(branch, Shared) else branch
+    counted = select(func.count()).select_from(Task.__table__)
+    return counted.where(*conditions, *filters).scalar_subquery()
 
 
 def _total(user_id, branches: list, filters: list, dialect: str, unfiltered: bool):
-    """A one-row subquery: how many tasks match, summed over the branches.
-
-    Unfiltered on PostgreSQL, the user's own places count as their row in
-    `task_counts` (kept by triggers), so the total of a long list costs no more
-    than of a short one."""
-    counts = []
-    for index, conditions in enumerate(branches):
-        if index == 0 and dialect == "postgresql" and unfiltered:
-            live = select(COUNTS.live).where(*of_user(user_id, COUNTS))
-            counts.append(func.coalesce(live.scalar_subquery(), 0))
-            continue
-        counted = select(func.count()).select_from(Task.__table__)
-        counts.append(counted.where(*conditions, *filters).scalar_subquery())
-    total = counts[0] if len(counts) == 1 else sum(counts[1:], counts[0])
+    """A one-row subquery: how many tasks match, summed over the branches
+    (unfiltered: the user's own places and the lists they are a member of)."""
+    counts = [_branch_count(user_id, b, filters, dialect, unfiltered) for b in branches]
+    total = sum(counts[1:], counts[0])
     return select(total.label("total")).subquery("counted")
 
 
@@ -249,17 +148,47 @@ def _total(user_id, branches: list, filters: list, dialect: str, unfiltered: boo
 DIRECT_PAGE_MAX_OFFSET = 200
 
 
+def _scan(branch, filters: list, sort: str, dialect: str):
+    """A branch's matching rows (with `sort_key`), in the listing's order. The
+    lists one is a member of, on PostgreSQL: each list's first `reach` rows
+    from the owner's index (a LATERAL per list), so a member of long lists
+    never sorts them whole."""
+    sort_key = _sort_column(sort.lstrip("-"), dialect)
+    rows = select(Task.__table__, sort_key.label("sort_key"))
+    order = _order_by(sort, dialect)
+    if not isinstance(branch, Shared):
+        return rows.where(*branch, *filters).order_by(*order)
+    if dialect != "postgresql":
+        return rows.where(*_shared(branch.user_id), *filters).order_by(*order)
+    lists = (
+        select(LISTS.id, LISTS.user_id)
+        .where(LISTS.id.in_(member_lists(branch.user_id)))
+        .subquery("member_lists")
+    )
+    per_list = (
+        rows.where(
+            TASKS.user_id == lists.c.user_id,
+            TASKS.list_id == lists.c.id,
+            TASKS.deleted_at.is_(None),
+            *filters,
+        )
+        .order_by(*order)
+        .limit(bindparam("reach"))
+        .lateral("per_list")
+    )
+    return (
+        select(per_list)
+        .select_from(lists)
+        .join(per_list, true())
+        .order_by(*_order_by(sort, dialect, per_list.c))
+    )
+
+
 def _page_rows(branches: list, filters: list, sort: str, dialect: str):
     """The page's rows (with `sort_key`): of one branch, its sorted scan; of
     two, the first `reach` (offset + limit) rows of each, merged and cut."""
-    sort_key = _sort_column(sort.lstrip("-"), dialect)
     limit, offset = bindparam("limit"), bindparam("offset")
-    scans = [
-        select(Task.__table__, sort_key.label("sort_key"))
-        .where(*conditions, *filters)
-        .order_by(*_order_by(sort, dialect))
-        for conditions in branches
-    ]
+    scans = [_scan(branch, filters, sort, dialect) for branch in branches]
     if len(scans) == 1:
         return scans[0].limit(limit).offset(offset).subquery("page_rows")
     reach = [scan.limit(bindparam("reach")).subquery() for scan in scans]
@@ -338,7 +267,7 @@ def list_tasks(user_id: str, query: dict) -> TaskPage:
         statement = _unfiltered_page_statement(sort, dialect, direct)
     else:
         branches = _branches(user_id, query)
-        filters = _filters(query, dialect)
+        filters = conditions_of(query, dialect)
         counted = _total(user_id, branches, filters, dialect, unfiltered=False)
         checks = _references(user_id, query)
         statement = _page_statement(

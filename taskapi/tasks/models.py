@@ -242,3 +242,19 @@ def task_columns(columns=TASKS) -> list:
     no ORM loading. `columns`: the table's, or a subquery's selecting the whole
     table."""
     return [columns[column.name].label(key) for key, column in TASK_COLUMNS]
+
+
+class ListTaskCount(Base):
+    """PostgreSQL only: each list's number of live tasks, kept by the triggers
+    that keep `task_counts` (migration 0015). Read by a member's listing for
+    its total."""
+
+    __tablename__ = "list_task_counts"
+    __table_args__ = {"info": POSTGRESQL_ONLY}
+
+    list_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid,
+        ForeignKey("lists.id", name="fk_list_task_counts_list_id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    live: Mapped[int]

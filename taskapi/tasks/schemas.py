@@ -273,7 +273,7 @@ class TaskQuerySchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE  # unknown query parameters are ignored
 
-    # Every other field is a filter, applied by listing.FILTERS (`search` is `q`).
+    # Every other field is a filter, applied by filters.FILTERS (`search` is `q`).
     NOT_FILTERS = frozenset({"page", "per_page", "sort", "search"})
 
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))

@@ -1,6 +1,7 @@
 """The database's own rules for tasks: each user's count of live tasks in
-`task_counts`, kept by statement-level triggers on `tasks` (migration 0003 made
-them), so the unfiltered listing's total is one row read (listing.py).
+`task_counts` and each list's in `list_task_counts`, kept by statement-level
+triggers on `tasks` (migrations 0003 and 0015), so the unfiltered listing's
+total is a row read per place (listing.py).
 
 Registered in migrations/env.py with alembic_utils, so `flask db check` compares
 them with the database: a definition here must equal what the latest migration
@@ -44,6 +45,23 @@ _LIMITED_INSERT = f"""
         END IF;"""
 _BOTH = f"{_CHANGES['added']} UNION ALL {_CHANGES['removed']}"
 
+# The same per list (migration 0015): the total of a member's listing.
+_IN_A_LIST = "deleted_at IS NULL AND list_id IS NOT NULL"
+_LIST_CHANGES = {
+    "added": f"SELECT list_id, 1 AS delta FROM new_rows WHERE {_IN_A_LIST}",
+    "removed": f"SELECT list_id, -1 AS delta FROM old_rows WHERE {_IN_A_LIST}",
+}
+_LIST_BOTH = f"{_LIST_CHANGES['added']} UNION ALL {_LIST_CHANGES['removed']}"
+
+
+def _list_upsert(changes: str) -> str:
+    return f"""
+    INSERT INTO list_task_counts (list_id, live)
+    SELECT list_id, sum(delta) FROM ({changes}) AS changes
+    GROUP BY list_id HAVING sum(delta) <> 0 ORDER BY list_id
+    ON CONFLICT (list_id) DO UPDATE SET live = list_task_counts.live + EXCLUDED.live"""
+
+
 TASK_COUNTS_APPLY = PGFunction(
     schema="public",
     signature="task_counts_apply()",
@@ -52,8 +70,11 @@ DECLARE
     most integer;
 BEGIN
     IF TG_OP = 'INSERT' THEN {_LIMITED_INSERT}
+        {_list_upsert(_LIST_CHANGES["added"])};
     ELSIF TG_OP = 'DELETE' THEN {_upsert(_CHANGES["removed"])};
+        {_list_upsert(_LIST_CHANGES["removed"])};
     ELSE {_upsert(_BOTH)};
+        {_list_upsert(_LIST_BOTH)};
     END IF;
     RETURN NULL;
 END $$""",
@@ -64,6 +85,7 @@ TASK_COUNTS_CLEAR = PGFunction(
     definition="""RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         DELETE FROM task_counts;
+        DELETE FROM list_task_counts;
         RETURN NULL;
     END $$""",
 )

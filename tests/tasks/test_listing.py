@@ -11,7 +11,7 @@ from marshmallow import fields
 from sqlalchemy import update
 
 from taskapi.core.db import Session
-from taskapi.tasks.listing import FILTERS, check_filters
+from taskapi.tasks.filters import FILTERS, check_filters
 from taskapi.tasks.models import Task
 from taskapi.tasks.schemas import TaskQuerySchema
 from tests.support.responses import assert_error, exposed_headers
