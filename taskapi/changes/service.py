@@ -7,40 +7,30 @@ the counter's value then). A poll returns the rows whose change was not visible 
 that snapshot, so a transaction that took its id before another but committed after
 it was read is still returned: nothing is skipped, some rows may come twice.
 
-Pages of one poll are ordered by (change_xid, id), tasks first, then lists. The
-cursor a poll's last page hands out holds the snapshot of its *first* page: what
-changed while the client was paging comes in the next poll.
+What a user sees also changes with their memberships: sources.py reads every way
+they see a task or list, each row with an effective change number (eff). Pages of
+one poll are ordered by (eff, id), tasks first, then lists. The cursor a poll's
+last page hands out holds the snapshot of its *first* page: what changed while
+the client was paging comes in the next poll.
 """
 
 import base64
 import hmac
 import json
-import uuid
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import (
-    BigInteger,
-    Text,
-    cast,
-    exists,
-    func,
-    literal,
-    not_,
-    select,
-    true,
-    tuple_,
-    update,
-)
-from sqlalchemy.types import UserDefinedType
+from sqlalchemy import and_, delete, exists, func, not_, or_, select, update
 from werkzeug.exceptions import Gone
 
-from ..core.db import Session, dialect_name
+from ..core.db import Session, begin_transaction, dialect_name
 from ..core.errors import invalid
-from ..core.scope import of_user
-from ..lists.models import LISTS, TaskList
-from ..tasks.models import TASKS, Task, task_columns
-from .models import ChangeCounter, SyncState
+from ..core.memberships import MEMBERS, Membership
+from ..core.timeouts import lift_statement_timeout
+from ..lists.models import TaskList
+from ..tasks.models import TASKS, Task
+from . import sources
+from .models import SyncState, TaskDeparture
 
 CURSOR_NOT_OURS = "Not a cursor this API handed out: sync again without one."
 CURSOR_PURGED = (
@@ -49,24 +39,11 @@ CURSOR_PURGED = (
 )
 
 
-class _PgType(UserDefinedType):
-    cache_ok = True
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def get_col_spec(self, **kw):
-        return self.name
-
-
-XID8, PG_SNAPSHOT = _PgType("xid8"), _PgType("pg_snapshot")
-
-
 class Cursor(NamedTuple):
     since: str | None  # the snapshot changes are relative to; None: first sync
     start: str | None  # the snapshot of this poll's first page, once it is read
     phase: int  # 0: tasks, 1: lists
-    after: tuple[int, str] | None  # the (change_xid, id) the last page ended at
+    after: tuple[int, str] | None  # the (eff, id) the last page ended at
 
 
 FIRST = Cursor(None, None, 0, None)
@@ -99,35 +76,7 @@ def decode(user_id: str, text: str) -> Cursor:
         raise invalid("cursor", CURSOR_NOT_OURS, location="query") from None
 
 
-# Snapshots, per dialect ---------------------------------------------------------
-
-
-def _current_snapshot():
-    if dialect_name() == "postgresql":
-        return cast(func.pg_current_snapshot(), Text)
-    return cast(select(ChangeCounter.value).scalar_subquery(), Text)
-
-
-def _low_mark(snapshot: str) -> int:
-    """The smallest change number a snapshot may not have seen."""
-    if dialect_name() == "postgresql":
-        return int(snapshot.split(":", 1)[0])  # xmin:xmax:xip,...
-    return int(snapshot) + 1
-
-
-def _changed_since(columns, snapshot: str) -> list:
-    """Rows written by a transaction the snapshot did not see (committed after it)."""
-    low = [columns.change_xid >= _low_mark(snapshot)]
-    if dialect_name() != "postgresql":
-        return low
-    visible = func.pg_visible_in_snapshot(
-        cast(cast(columns.change_xid, Text), XID8),
-        cast(literal(snapshot, Text), PG_SNAPSHOT),
-    )
-    return [*low, not_(visible)]
-
-
-_PURGED_THROUGH = select(SyncState.purged_through).scalar_subquery()
+_PURGED_THROUGH = select(SyncState.purged_through)
 
 
 def _check_not_purged(snapshot: str | None, purged: int | None = None) -> None:
@@ -135,8 +84,8 @@ def _check_not_purged(snapshot: str | None, purged: int | None = None) -> None:
     if snapshot is None:
         return
     if purged is None:
-        purged = Session.execute(select(_PURGED_THROUGH)).scalar()
-    if (purged or 0) >= _low_mark(snapshot):
+        purged = Session.execute(_PURGED_THROUGH).scalar()
+    if (purged or 0) >= sources.low_mark(snapshot):
         raise Gone(CURSOR_PURGED)
 
 
@@ -152,51 +101,16 @@ class Page(NamedTuple):
     has_more: bool
 
 
-def _conditions(user_id: str, columns, cursor: Cursor, phase: int) -> list:
-    """This user's rows of one table that the page may hold (both deleted and live:
-    soft-deleted rows are the tombstones)."""
-    conditions = [*of_user(user_id, columns)]
-    if cursor.since is None:
-        conditions.append(columns.deleted_at.is_(None))  # a first sync: what is live
-    else:
-        conditions.extend(_changed_since(columns, cursor.since))
-    if cursor.after is not None and cursor.phase == phase:
-        xid, row_id = cursor.after
-        position = tuple_(columns.change_xid, columns.id)
-        conditions.append(
-            position > tuple_(literal(xid, BigInteger), uuid.UUID(row_id))
-        )
-    return conditions
-
-
-def _rows(statement_columns, table_columns, conditions, limit):
-    return (
-        select(*statement_columns)
-        .where(*conditions)
-        .order_by(table_columns.change_xid, table_columns.id)
-        .limit(limit)
-    )
-
-
 def read_page(user_id: str, cursor: Cursor, limit: int) -> Page:
     """One page: one statement when it holds only tasks or nothing (the snapshot,
-    the purge mark, the tasks, and whether any list changed), a second for lists."""
+    the purge mark, the tasks, and whether any list changed), a second for lists.
+    Both prepared: planning the union of sources costs more than running it."""
     tasks, lists = [], []
-    start = cursor.start
+    start, first, dialect = cursor.start, cursor.since is None, dialect_name()
     if cursor.phase == 0:
-        task_page = _rows(
-            task_columns(), TASKS, _conditions(user_id, TASKS, cursor, 0), limit + 1
-        ).subquery()
-        any_list = exists().where(*_conditions(user_id, LISTS, cursor, 1))
-        header = select(
-            _current_snapshot().label("snapshot"),
-            any_list.label("any_list"),
-            _PURGED_THROUGH.label("purged_through"),
-        ).subquery()
         rows = Session.execute(
-            select(header, task_page)
-            .select_from(header.outerjoin(task_page, true()))
-            .order_by(task_page.c.change_xid, task_page.c.id)
+            sources.task_statement(dialect, first, cursor.after is not None),
+            sources.parameters(user_id, cursor.since, cursor.after, limit + 1),
         ).all()
         _check_not_purged(cursor.since, rows[0].purged_through)
         start = start or rows[0].snapshot
@@ -208,54 +122,97 @@ def read_page(user_id: str, cursor: Cursor, limit: int) -> Page:
     else:
         _check_not_purged(cursor.since)
     room = limit - len(tasks)
+    after = cursor.after if cursor.phase == 1 else None
     lists = Session.execute(
-        _rows(
-            [LISTS.id, LISTS.name, LISTS.created_at, LISTS.updated_at, LISTS.deleted_at,
-             LISTS.version, LISTS.change_xid],
-            LISTS,
-            _conditions(user_id, LISTS, cursor, 1),
-            room + 1,
-        )
-    ).all()  # fmt: skip
+        sources.list_statement(dialect, first, after is not None),
+        sources.parameters(user_id, cursor.since, after, room + 1),
+    ).all()
     if start is None:  # a page that began among the lists of a first sync
-        start = Session.execute(select(_current_snapshot())).scalar()
+        start = Session.execute(select(sources.current_snapshot())).scalar()
     if len(lists) > room:
         return _page(user_id, cursor, start, tasks, lists[:room], 1)
     return _page(user_id, cursor, start, tasks, lists, None)
 
 
+def _unique(ids) -> list:
+    return list(dict.fromkeys(ids))
+
+
 def _page(user_id, cursor: Cursor, start, tasks, lists, more_in: int | None) -> Page:
     """The page, and the cursor after it: within this poll while there is more,
-    else relative to the snapshot of the poll's first page."""
+    else relative to the snapshot of the poll's first page. A task that two
+    sources report deleted (two departures, say) is listed once."""
     if more_in is None:
         following = Cursor(start, None, 0, None)
-    else:
-        last = (tasks if more_in == 0 else lists)[-1]
-        following = Cursor(
-            cursor.since, start, more_in, (last.change_xid, str(last.id))
-        )
+    else:  # a page full of tasks with lists to come: the lists from their start
+        last = (tasks if more_in == 0 else lists or [None])[-1]
+        after = None if last is None else (last.eff, str(last.id))
+        following = Cursor(cursor.since, start, more_in, after)
     return Page(
-        tasks=[t for t in tasks if t.deleted_at is None],
-        deleted_tasks=[str(t.id) for t in tasks if t.deleted_at is not None],
-        lists=[li for li in lists if li.deleted_at is None],
-        deleted_lists=[str(li.id) for li in lists if li.deleted_at is not None],
+        tasks=[t for t in tasks if not t.gone],
+        deleted_tasks=_unique(str(t.id) for t in tasks if t.gone),
+        lists=[li for li in lists if not li.gone],
+        deleted_lists=_unique(str(li.id) for li in lists if li.gone),
         cursor=encode(user_id, following),
         has_more=more_in is not None,
+    )
+
+
+def _highest(*change_numbers) -> int:
+    """The highest of the change numbers that each select gives (0: none)."""
+    return max(
+        Session.execute(select(func.max(numbers.c[0]))).scalar() or 0
+        for numbers in (select_.subquery() for select_ in change_numbers)
+    )
+
+
+def _raise_purge_mark(highest: int) -> None:
+    Session.execute(
+        update(SyncState)
+        .where(SyncState.id == 1, SyncState.purged_through < highest)
+        .values(purged_through=highest)
     )
 
 
 def record_purge(task_ids, list_ids) -> None:
     """Before purge-deleted removes rows for good: remember their highest change
     number, so that a cursor which has not seen them answers 410."""
-    highest = max(
-        Session.execute(select(func.max(Task.change_xid)).where(Task.id.in_(task_ids)))
-        .scalar() or 0,
-        Session.execute(
-            select(func.max(TaskList.change_xid)).where(TaskList.id.in_(list_ids))
-        ).scalar() or 0,
-    )  # fmt: skip
-    Session.execute(
-        update(SyncState)
-        .where(SyncState.id == 1, SyncState.purged_through < highest)
-        .values(purged_through=highest)
+    _raise_purge_mark(
+        _highest(
+            select(Task.change_xid).where(Task.id.in_(task_ids)),
+            select(TaskList.change_xid).where(TaskList.id.in_(list_ids)),
+        )
     )
+
+
+def purge_memberships_and_departures(before) -> tuple[int, int]:
+    """purge-deleted's part for the feed's own rows, in one transaction:
+    memberships that ended before `before` (and those of purged lists, which
+    SQLite does not cascade), and departures as old: of a task purged, or last
+    changed before it (a move sets `updated_at`). Their change numbers raise the
+    purge mark first. (memberships, departures) removed."""
+    begin_transaction()
+    lift_statement_timeout(Session.connection())
+    departure = TaskDeparture.__table__.c
+    recent = (
+        select(TASKS.id)
+        .where(TASKS.id == departure.task_id, TASKS.updated_at >= before)
+        .exists()
+    )
+    old_departures = select(departure.id).where(not_(recent))
+    ended = or_(
+        and_(MEMBERS.left_at.is_not(None), MEMBERS.left_at < before),
+        not_(exists().where(TaskList.id == MEMBERS.list_id)),
+    )
+    _raise_purge_mark(
+        _highest(
+            select(MEMBERS.change_xid).where(ended),
+            select(departure.change_xid).where(departure.id.in_(old_departures)),
+        )
+    )
+    members = Session.execute(delete(Membership).where(ended)).rowcount
+    departures = Session.execute(
+        delete(TaskDeparture).where(TaskDeparture.id.in_(old_departures))
+    ).rowcount
+    Session.commit()
+    return members, departures

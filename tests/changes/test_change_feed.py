@@ -114,6 +114,16 @@ def test_changes_deletions_subtasks_and_list_deletion_come_through(alice):
     )
 
 
+def test_a_page_full_of_tasks_hands_the_lists_to_the_next_one(alice):
+    sync = client_of(alice)
+    sync.sync()
+    garden = alice.create_list("Garden")
+    made = [alice.create(title=f"t{n}")["id"] for n in range(3)]
+    first = sync.sync(limit=3)  # the last page: the list
+    assert sync.pages == 3 and first["lists"] == [garden]
+    assert sorted(sync.tasks) == sorted(made) and list(sync.lists) == [garden["id"]]
+
+
 def test_each_task_comes_once_per_page_in_its_latest_state(alice):
     sync = client_of(alice)
     sync.sync()
@@ -160,7 +170,7 @@ def test_limit_is_1_to_500(alice, limit):
     assert "limit" in body["errors"]["query"]
 
 
-def test_a_cursor_older_than_a_purge_is_410(app, alice):
+def test_a_cursor_older_than_a_purge_is_410(app, alice, purge_mark):
     sync = client_of(alice)
     doomed = alice.create(title="doomed")
     sync.sync()
