@@ -1,12 +1,17 @@
-"""Each list's number of live tasks, kept by the triggers that keep each user's:
-the total of a listing of the lists one is a member of is a row read per list,
-as one's own places' is one row (taskapi/tasks/triggers.py, listing.py).
+"""A member's listing: each list's number of live tasks, kept by the triggers
+that keep each user's, so the total of a listing of the lists one is a member of
+is a row read per list, as one's own places' is one row; and the listing's sort
+keys within a list, (list_id, key, id) over the live tasks of lists, so each
+shared list's first page is read in order (taskapi/tasks/triggers.py,
+listing.py). Tasks in no list are in none of these indexes: an inbox's writes
+cost nothing more.
 
 Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-07
 
-PostgreSQL only, as `task_counts` (SQLite counts instead).
+The counts are PostgreSQL's only, as `task_counts` (SQLite counts instead); so
+are the indexes whose order or expression SQLite cannot declare.
 """
 
 import sqlalchemy as sa
@@ -105,9 +110,35 @@ CLEAR_0003 = """CREATE OR REPLACE FUNCTION public.task_counts_clear() RETURNS tr
     END $$"""
 
 
+IN_A_LIST = sa.text("deleted_at IS NULL AND list_id IS NOT NULL")
+PORTABLE = {
+    "ix_tasks_list_created": "created_at",
+    "ix_tasks_list_updated": "updated_at",
+    "ix_tasks_list_priority": "priority",
+}
+POSTGRES = {
+    "ix_tasks_list_due": "(list_id, due_date ASC NULLS LAST, id ASC)",
+    "ix_tasks_list_due_desc": "(list_id, due_date DESC NULLS LAST, id DESC)",
+    "ix_tasks_list_title": '(list_id, lower(title) COLLATE "C", id)',
+}
+
+
 def upgrade() -> None:
+    for name, column in PORTABLE.items():
+        op.create_index(
+            name,
+            "tasks",
+            ["list_id", column, "id"],
+            postgresql_where=IN_A_LIST,
+            sqlite_where=IN_A_LIST,
+        )
     if op.get_bind().dialect.name != "postgresql":
         return
+    for name, definition in POSTGRES.items():
+        op.execute(
+            f"CREATE INDEX {name} ON tasks {definition} "
+            "WHERE deleted_at IS NULL AND list_id IS NOT NULL"
+        )
     op.create_table(
         "list_task_counts",
         sa.Column(
@@ -130,8 +161,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for name in PORTABLE:
+        op.drop_index(name, table_name="tasks")
     if op.get_bind().dialect.name != "postgresql":
         return
+    for name in POSTGRES:
+        op.drop_index(name, table_name="tasks")
     op.execute(APPLY_0012)
     op.execute(CLEAR_0003)
     op.drop_table("list_task_counts")

@@ -151,8 +151,8 @@ DIRECT_PAGE_MAX_OFFSET = 200
 def _scan(branch, filters: list, sort: str, dialect: str):
     """A branch's matching rows (with `sort_key`), in the listing's order. The
     lists one is a member of, on PostgreSQL: each list's first `reach` rows
-    from the owner's index (a LATERAL per list), so a member of long lists
-    never sorts them whole."""
+    from its (list_id, sort key) index (a LATERAL per list, migration 0015),
+    so a member of long lists never sorts them whole."""
     sort_key = _sort_column(sort.lstrip("-"), dialect)
     rows = select(Task.__table__, sort_key.label("sort_key"))
     order = _order_by(sort, dialect)
@@ -165,13 +165,11 @@ def _scan(branch, filters: list, sort: str, dialect: str):
         .where(LISTS.id.in_(member_lists(branch.user_id)))
         .subquery("member_lists")
     )
+    in_list = [TASKS.list_id == lists.c.id, TASKS.deleted_at.is_(None)]
+    if sort.lstrip("-") == "position":  # the manual order's index leads with the owner
+        in_list.append(TASKS.user_id == lists.c.user_id)
     per_list = (
-        rows.where(
-            TASKS.user_id == lists.c.user_id,
-            TASKS.list_id == lists.c.id,
-            TASKS.deleted_at.is_(None),
-            *filters,
-        )
+        rows.where(*in_list, *filters)
         .order_by(*order)
         .limit(bindparam("reach"))
         .lateral("per_list")

@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..core.columns import (
+    LIVE,
     POSTGRESQL_ONLY,
     JSONObject,
     TagList,
@@ -42,6 +43,52 @@ POSITION_LENGTH = 255
 Position = String(POSITION_LENGTH).with_variant(
     String(POSITION_LENGTH, collation="C"), "postgresql"
 )
+
+
+IN_A_LIST = "list_id IS NOT NULL"
+
+
+def list_sort_indexes() -> list[Index]:
+    """Indexes (list_id, sort key, id) over the live tasks of lists."""
+    in_a_list = text(f"{LIVE.text} AND {IN_A_LIST}")
+    due = literal_column("due_date")
+    only_postgresql = {
+        "ix_tasks_list_due": [due.asc().nulls_last(), literal_column("id").asc()],
+        "ix_tasks_list_due_desc": [
+            due.desc().nulls_last(),
+            literal_column("id").desc(),
+        ],
+    }
+    return [
+        *(
+            live_index(
+                f"ix_tasks_list_{name}", "list_id", column, "id", where=IN_A_LIST
+            )
+            for name, column in (
+                ("created", "created_at"),
+                ("updated", "updated_at"),
+                ("priority", "priority"),
+            )
+        ),
+        *(
+            Index(
+                name,
+                "list_id",
+                *order,
+                postgresql_where=in_a_list,
+                info=POSTGRESQL_ONLY,
+            )
+            for name, order in only_postgresql.items()
+        ),
+        Index(
+            "ix_tasks_list_title",
+            "list_id",
+            func.lower(literal_column("title")).collate("C"),
+            "id",
+            postgresql_where=in_a_list,
+            info={**POSTGRESQL_ONLY, "compare_definition": False},
+        ),
+    ]
 
 
 class Task(Base):
@@ -136,6 +183,10 @@ class Task(Base):
             # Alembic cannot compare this one's definition, only that it exists.
             info={"compare_definition": False},
         ),
+        # The same sort keys within one list (migration 0015): a member's listing
+        # reads each shared list's first page from them. Tasks in no list (all of
+        # an inbox's) are not in them.
+        *list_sort_indexes(),
         # A list (or the inbox) in manual order; a parent's subtasks in order; the
         # status filter, newest first (migration 0006).
         live_index(

@@ -123,7 +123,18 @@ def sorts_of_tasks(plan) -> list:
 
 
 @pytest.mark.postgres_only
-@pytest.mark.parametrize("sort", ["-created_at", "priority", "position", "due_date"])
+@pytest.mark.parametrize(
+    "sort",
+    [
+        "-created_at",
+        "updated_at",
+        "priority",
+        "position",
+        "due_date",
+        "-due_date",
+        "title",
+    ],
+)
 def test_a_members_page_is_read_by_index_from_each_list(
     app, client, member_of_big_lists, sort
 ):
