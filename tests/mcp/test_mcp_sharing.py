@@ -9,19 +9,10 @@ from tests.support.sharing import share
 from tests.support.users import make_token
 
 
-class Caller:
-    def __init__(self, live_user):
-        self.id = live_user.id
-        self.request = live_user.request
-
-    def post(self, path, json=None):
-        return self.request("POST", path, json=json)
-
-
 def test_agents_act_with_their_users_role(mcp_url):  # noqa: F811
     server = LiveServer.at(mcp_url)
     alice, bob, vera, sam = (
-        Caller(server.user(name)) for name in ("alice", "bob", "vera", "sam")
+        server.user(name) for name in ("alice", "bob", "vera", "sam")
     )
     family = alice.post("/lists", json={"name": "Family"}).get_json()
     share(alice, family["id"], bob, "editor")

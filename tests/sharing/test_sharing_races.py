@@ -10,28 +10,10 @@ from taskapi.sharing.service import MAX_LIVE_INVITATIONS, MAX_MEMBERS
 pytestmark = pytest.mark.postgres_only
 
 
-class Caller:
-    """A user of the live server with the methods tests/support/sharing.py
-    calls (post, get, delete)."""
-
-    def __init__(self, live_user):
-        self.id = live_user.id
-        self.request = live_user.request
-
-    def get(self, path):
-        return self.request("GET", path)
-
-    def post(self, path, json=None):
-        return self.request("POST", path, json=json)
-
-    def delete(self, path):
-        return self.request("DELETE", path)
-
-
 @pytest.fixture
 def people(live_server):
     def make(name, count=1):
-        return [Caller(live_server.user(f"{name}{n}")) for n in range(count)]
+        return [live_server.user(f"{name}{n}") for n in range(count)]
 
     return make
 

@@ -174,6 +174,18 @@ class LiveUser:
             headers={**self.headers, **(headers or {})},
         )
 
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, json=None, **kwargs):
+        return self.request("POST", path, json=json, **kwargs)
+
+    def patch(self, path, json=None, **kwargs):
+        return self.request("PATCH", path, json=json, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
 
 def wait_until(predicate, timeout, *, interval=0.05, message="condition"):
     """Call `predicate` until it returns something true, and return that; fail

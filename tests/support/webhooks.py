@@ -6,6 +6,7 @@ import contextlib
 import signal
 import subprocess
 import uuid
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -125,3 +126,9 @@ def database_refusing_connections(database_uri):
         with admin.connect() as conn:
             conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
         admin.dispose()
+
+
+def at(seconds: float) -> str:
+    """An RFC 3339 instant `seconds` from now (a reminder's `at`)."""
+    moment = datetime.now(timezone.utc) + timedelta(seconds=seconds)
+    return moment.isoformat().replace("+00:00", "Z")

@@ -15,7 +15,7 @@ from taskapi.core.memberships import Membership
 from taskapi.lists.models import TaskList
 from taskapi.tasks.models import Task
 from tests.support.environment import on_postgres
-from tests.support.sharing import remove, share, shared_list
+from tests.support.sharing import remove, shared_list
 from tests.support.sql import explain_last_statement, plan_nodes
 from tests.support.users import bearer, make_token
 

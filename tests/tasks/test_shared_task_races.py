@@ -12,26 +12,9 @@ from tests.support.sharing import share
 pytestmark = pytest.mark.postgres_only
 
 
-class Caller:
-    """A user of the live server with the calls tests/support/sharing.py makes."""
-
-    def __init__(self, live_user):
-        self.id = live_user.id
-        self.request = live_user.request
-
-    def get(self, path):
-        return self.request("GET", path)
-
-    def post(self, path, json=None):
-        return self.request("POST", path, json=json)
-
-    def delete(self, path):
-        return self.request("DELETE", path)
-
-
 def test_a_removed_member_never_writes_after_the_removal(live_server):
-    alice = Caller(live_server.user("alice"))
-    bob = Caller(live_server.user("bob"))
+    alice = live_server.user("alice")
+    bob = live_server.user("bob")
     family = alice.post("/lists", json={"name": "Family"}).get_json()
     share(alice, family["id"], bob, "editor")
     task = alice.post("/tasks", json={"title": "Milk", "list_id": family["id"]})
@@ -41,7 +24,7 @@ def test_a_removed_member_never_writes_after_the_removal(live_server):
 
     def keep_writing():
         for number in range(400):
-            answer = bob.request("PATCH", path, json={"title": f"Milk {number}"})
+            answer = bob.patch(path, json={"title": f"Milk {number}"})
             answers.append(answer)
             started.set()
             if answer.status_code == 404:

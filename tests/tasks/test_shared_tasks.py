@@ -119,7 +119,8 @@ def test_an_assignee_must_see_the_tasks_list(family):
     alice, bob, vera, sam, list_id = family
     task = add(alice, list_id=list_id, assignee_id=bob.id)
     assert task["assignee_id"] == bob.id
-    assert alice.patch(f"/tasks/{task['id']}", json={"assignee_id": vera.id}).status_code == 200  # fmt: skip
+    to_vera = alice.patch(f"/tasks/{task['id']}", json={"assignee_id": vera.id})
+    assert to_vera.status_code == 200
     stranger = alice.patch(f"/tasks/{task['id']}", json={"assignee_id": sam.id})
     assert stranger.status_code == 422
     assert "assignee_id" in stranger.get_json()["errors"]["json"]

@@ -9,7 +9,6 @@ test_webhook_worker.py and test_webhook_fairness.py."""
 import signal
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
@@ -19,19 +18,9 @@ from tests.support.responses import assert_error
 from tests.support.servers import wait_until
 from tests.support.users import User, new_user_id
 from tests.support.webhook_receiver import Receiver, webhook_worker
-from tests.support.webhooks import hook_up, received, worker
+from tests.support.webhooks import at, hook_up, received, worker
 
 pytestmark = pytest.mark.postgres_only
-
-
-@pytest.fixture
-def logs(tmp_path):
-    return tmp_path / "worker.log"
-
-
-def at(seconds: float) -> str:
-    moment = datetime.now(timezone.utc) + timedelta(seconds=seconds)
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def test_every_change_arrives_in_order_with_the_task_as_it_was(

@@ -25,11 +25,6 @@ pytestmark = pytest.mark.postgres_only
 MAX_PENDING = 10_000  # per webhook: docs/webhooks.md
 
 
-@pytest.fixture
-def logs(tmp_path):
-    return tmp_path / "worker.log"
-
-
 class TimedReceiver(Receiver):
     """A Receiver that notes when each request arrived."""
 

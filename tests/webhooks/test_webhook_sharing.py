@@ -5,7 +5,6 @@ goes to the task's assignee, else its creator. A real worker process and
 receivers on loopback that verify every signature."""
 
 import uuid
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
@@ -14,19 +13,9 @@ from taskapi.core.db import get_engine
 from tests.support.sharing import remove, share, shared_list
 from tests.support.users import User, new_user_id
 from tests.support.webhook_receiver import Receiver
-from tests.support.webhooks import hook_up, pending_events, received, worker
+from tests.support.webhooks import at, hook_up, pending_events, received, worker
 
 pytestmark = pytest.mark.postgres_only
-
-
-@pytest.fixture
-def logs(tmp_path):
-    return tmp_path / "worker.log"
-
-
-def at(seconds: float) -> str:
-    moment = datetime.now(timezone.utc) + timedelta(seconds=seconds)
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def recorded(app, webhook_id: str) -> list:

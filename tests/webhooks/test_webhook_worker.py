@@ -28,11 +28,6 @@ pytestmark = pytest.mark.postgres_only
 LEASE = 15  # seconds a claimed event waits before another try: docs/webhooks.md
 
 
-@pytest.fixture
-def logs(tmp_path):
-    return tmp_path / "worker.log"
-
-
 def test_deleting_a_webhook_mid_delivery_answers_at_once_and_the_worker_lives(
     alice, bob, database_uri, logs
 ):
