@@ -45,7 +45,7 @@ from sqlalchemy.types import UserDefinedType
 from ..core.db import dialect_name
 from ..core.memberships import MEMBERS, Membership
 from ..core.prepared import prepared
-from ..core.scope import USER_ID, of_user, owned, role_column, seen_tasks
+from ..core.scope import USER_ID, in_list, of_user, owned, role_column, seen_tasks
 from ..lists.models import LISTS, TaskList
 from ..lists.service import member_count
 from ..tasks.models import TASKS, Task, task_columns
@@ -149,7 +149,7 @@ def _mine(*, active=True):
 def _member_tasks():
     """The user's memberships, their lists and those lists' tasks."""
     return MEMBER_TABLE.join(LIST_TABLE, LISTS.id == MEMBERS.list_id).join(
-        TASK_TABLE, and_(TASKS.list_id == LISTS.id, TASKS.user_id == LISTS.user_id)
+        TASK_TABLE, and_(*in_list(TASKS, LISTS.id, LISTS.user_id))
     )
 
 

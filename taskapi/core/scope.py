@@ -69,6 +69,12 @@ def seen_lists(user_id: str, rows, *, deleted: bool = False):
     return (seen,) if deleted else (seen, rows.deleted_at.is_(None))
 
 
+def in_list(rows, list_id, owner_id):
+    """The tasks of a list, live or not: its tasks carry its owner's user_id
+    (the place's owner), so the owner's (user_id, ...) indexes serve them."""
+    return rows.list_id == list_id, rows.user_id == owner_id
+
+
 def role_column(user_id: str, owner_column, list_column):
     """The user's role in a list as a column: `owner`, `editor`, `viewer`, or
     NULL for a list they do not see."""

@@ -23,7 +23,14 @@ from ..core.db import Session, dialect_name
 from ..core.errors import invalid
 from ..core.fields import QueryReference
 from ..core.prepared import prepared
-from ..core.scope import member_lists, of_user, owned, seen_lists, seen_tasks
+from ..core.scope import (
+    in_list,
+    member_lists,
+    of_user,
+    owned,
+    seen_lists,
+    seen_tasks,
+)
 from ..lists.models import LIST_NOT_FOUND, LISTS
 from .filters import FILTERS, conditions_of
 from .lookup import TASK_NOT_FOUND
@@ -111,7 +118,7 @@ def _branches(user_id, query: dict) -> list:
         return [[*owned(user_id, TASKS)]]
     if named is not None:
         owner = select(LISTS.user_id).where(LISTS.id == named).scalar_subquery()
-        return [[TASKS.user_id == owner, *seen_tasks(user_id, TASKS)]]
+        return [[*in_list(TASKS, named, owner), *seen_tasks(user_id, TASKS)]]
     if parent not in (None, QueryReference.NONE):  # read by ix_tasks_parent_position
         return [[*seen_tasks(user_id, TASKS)]]
     return [[*owned(user_id, TASKS)], Shared(user_id)]
@@ -165,11 +172,13 @@ def _scan(branch, filters: list, sort: str, dialect: str):
         .where(LISTS.id.in_(member_lists(branch.user_id)))
         .subquery("member_lists")
     )
-    in_list = [TASKS.list_id == lists.c.id, TASKS.deleted_at.is_(None)]
-    if sort.lstrip("-") == "position":  # the manual order's index leads with the owner
-        in_list.append(TASKS.user_id == lists.c.user_id)
+    # the list alone picks its (list_id, sort key) index; the manual order's
+    # index leads with the owner
+    of_list = in_list(TASKS, lists.c.id, lists.c.user_id)
+    if sort.lstrip("-") != "position":
+        of_list = of_list[:1]
     per_list = (
-        rows.where(*in_list, *filters)
+        rows.where(*of_list, TASKS.deleted_at.is_(None), *filters)
         .order_by(*order)
         .limit(bindparam("reach"))
         .lateral("per_list")
