@@ -115,6 +115,7 @@ PORTABLE = {
     "ix_tasks_list_created": "created_at",
     "ix_tasks_list_updated": "updated_at",
     "ix_tasks_list_priority": "priority",
+    "ix_tasks_list_position": "position",
 }
 POSTGRES = {
     "ix_tasks_list_due": "(list_id, due_date ASC NULLS LAST, id ASC)",

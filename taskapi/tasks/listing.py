@@ -24,7 +24,6 @@ from ..core.errors import invalid
 from ..core.fields import QueryReference
 from ..core.prepared import prepared
 from ..core.scope import (
-    in_list,
     member_lists,
     of_user,
     owned,
@@ -111,14 +110,14 @@ def _shared(user_id) -> list:
 
 def _branches(user_id, query: dict) -> list:
     """The WHERE clauses whose union is what the user sees (core/scope.py): one
-    for a named list or parent (its owner's tasks there) or the inbox, else the
-    user's own places and the lists they are a member of (Shared)."""
+    for a named list or parent or the inbox, else the user's own places and the
+    lists they are a member of (Shared)."""
     named, parent = query.get("list_id"), query.get("parent_id")
     if named == QueryReference.NONE:
         return [[*owned(user_id, TASKS)]]
     if named is not None:
-        owner = select(LISTS.user_id).where(LISTS.id == named).scalar_subquery()
-        return [[*in_list(TASKS, named, owner), *seen_tasks(user_id, TASKS)]]
+        # read by its (list_id, sort key) index: the list_id filter names it
+        return [[*seen_tasks(user_id, TASKS)]]
     if parent not in (None, QueryReference.NONE):  # read by ix_tasks_parent_position
         return [[*seen_tasks(user_id, TASKS)]]
     return [[*owned(user_id, TASKS)], Shared(user_id)]
@@ -172,13 +171,8 @@ def _scan(branch, filters: list, sort: str, dialect: str):
         .where(LISTS.id.in_(member_lists(branch.user_id)))
         .subquery("member_lists")
     )
-    # the list alone picks its (list_id, sort key) index; the manual order's
-    # index leads with the owner
-    of_list = in_list(TASKS, lists.c.id, lists.c.user_id)
-    if sort.lstrip("-") != "position":
-        of_list = of_list[:1]
     per_list = (
-        rows.where(*of_list, TASKS.deleted_at.is_(None), *filters)
+        rows.where(TASKS.list_id == lists.c.id, TASKS.deleted_at.is_(None), *filters)
         .order_by(*order)
         .limit(bindparam("reach"))
         .lateral("per_list")

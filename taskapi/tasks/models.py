@@ -68,6 +68,7 @@ def list_sort_indexes() -> list[Index]:
                 ("created", "created_at"),
                 ("updated", "updated_at"),
                 ("priority", "priority"),
+                ("position", "position"),
             )
         ),
         *(

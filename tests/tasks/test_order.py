@@ -463,7 +463,7 @@ def test_a_big_list_and_a_parents_subtasks_are_read_by_index(
     indexes = (
         ("ix_tasks_parent_position", "ix_tasks_parent")
         if what == "subtasks"
-        else ("ix_tasks_user_list_position",)
+        else ("ix_tasks_list_position", "ix_tasks_user_list_position")
     )
     # the page is read in order from the index, no sort of the list's tasks
     assert limited_scans(plan) in [
