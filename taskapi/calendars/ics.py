@@ -9,7 +9,7 @@ can be computed from an aggregate before the rows are read."""
 
 from datetime import date, datetime, time, timedelta, timezone
 
-from icalendar import Alarm, Calendar, Event, Timezone, vRecur
+from icalendar import Alarm, Calendar, Event, Timezone, vDuration, vRecur
 
 from ..recurrence.dates import local_start
 from ..recurrence.rules import load_zone, parse_rule, zone_name
@@ -34,7 +34,7 @@ def head(name: str) -> bytes:
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", name)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", REFRESH)
+    calendar.add("x-published-ttl", vDuration(REFRESH))
     document = calendar.to_ical()
     return document.removesuffix(END)
 

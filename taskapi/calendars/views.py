@@ -25,6 +25,13 @@ route, doc_errors = blp.both_routes, blp.doc_errors
 
 # The documents: no token, no smorest (not JSON; not in the OpenAPI document).
 feeds = Blueprint("calendar", __name__)
+
+
+@feeds.url_value_preprocessor
+def _keep_the_secret_out_of_logs(_endpoint, _values):
+    g.logged_path = "/calendar/<secret>.ics"
+
+
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 # A calendar polls again within the hour; max-age lets it (or a proxy of its
 # own) skip a poll, and If-None-Match makes the others a 304.
