@@ -45,7 +45,21 @@ def vtimezone(name: str, today: date) -> bytes:
     component = Timezone.from_tzinfo(
         load_zone(zone_name(name)), first_date=TIMEZONE_FIRST_DATE, last_date=last
     )
+    for observance in component.subcomponents:
+        _one_rdate_per_line(observance)
     return component.to_ical()
+
+
+def _one_rdate_per_line(observance) -> None:
+    """icalendar writes an observance's dates as one RDATE of many values;
+    ical.js (Thunderbird) reads the first value of each RDATE only, and would
+    apply the 1981 rules for ever: one RDATE property per date instead."""
+    rdates = observance.pop("RDATE", None)
+    if rdates is None:
+        return
+    for value in rdates if isinstance(rdates, list) else [rdates]:
+        for moment in value.dts:
+            observance.add("rdate", moment.dt)
 
 
 def uid(task_id) -> str:
