@@ -60,7 +60,7 @@ def one_size(tasks: int, repeat: int) -> dict:
         run_unbounded(
             engine,
             "UPDATE tasks SET due_date = now() + random() * interval '365 days',"
-            " tags = '[\"bench\", \"calendar\"]',"
+            ' tags = \'["bench", "calendar"]\','
             " description = 'A description, with; some text' WHERE user_id = :user",
             user=USER,
         )
@@ -105,7 +105,8 @@ def main() -> None:
         return
     for size in (1000, 10000):
         done = subprocess.run(
-            [sys.executable, __file__, "--tasks", str(size), "--repeat", str(args.repeat)],
+            [sys.executable, __file__, "--tasks", str(size),
+             "--repeat", str(args.repeat)],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         result = json.loads(done.stdout)

@@ -72,7 +72,9 @@ def create_feed(user_id: str, fields: dict) -> CalendarFeed:
         .where(*of_user(user_id, CalendarFeed))
     ).scalar()
     if count >= MAX_FEEDS:
-        raise Conflict(f"At most {MAX_FEEDS} calendar feeds per user: revoke one first.")
+        raise Conflict(
+            f"At most {MAX_FEEDS} calendar feeds per user: revoke one first."
+        )
     created = CalendarFeed(
         user_id=user_id,
         list_id=list_id,
@@ -169,9 +171,9 @@ def _version(conditions, list_version: int) -> str:
     feed lowers the count or the sum; one entering or changing raises the
     latest or the sum), the list's version (its name), the format."""
     count, latest, versions = Session.execute(
-        select(
-            func.count(), func.max(TASKS.updated_at), func.sum(TASKS.version)
-        ).where(*conditions)
+        select(func.count(), func.max(TASKS.updated_at), func.sum(TASKS.version)).where(
+            *conditions
+        )
     ).one()
     stamp = latest.isoformat() if latest is not None else "-"
     return f"{FORMAT_VERSION}:{list_version}:{count}:{stamp}:{versions or 0}"

@@ -169,5 +169,7 @@ def test_the_secret_stays_out_of_the_request_log(client, alice, caplog):
     with caplog.at_level("INFO", logger="taskapi.request"):
         assert fetch(client, feed).status_code == 200
     logged = [r.fields for r in caplog.records if hasattr(r, "fields")]
-    assert {"path": "/calendar/<secret>.ics", "status": 200}.items() <= logged[-1].items()
+    assert {"path": "/calendar/<secret>.ics", "status": 200}.items() <= logged[
+        -1
+    ].items()
     assert secret not in caplog.text

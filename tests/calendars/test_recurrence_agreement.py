@@ -40,7 +40,10 @@ def iso_z(text: str) -> str:
             "2027-10-21T07:15:00Z",
         ),
         (
-            {"rule": "FREQ=DAILY;INTERVAL=3;UNTIL=20280131", "timezone": "Australia/Sydney"},
+            {
+                "rule": "FREQ=DAILY;INTERVAL=3;UNTIL=20280131",
+                "timezone": "Australia/Sydney",
+            },
             "2027-12-31T22:00:00Z",
         ),
     ],
@@ -63,7 +66,9 @@ def test_icaljs_expands_the_instants_completion_creates(
 
 def test_the_daily_berlin_task_keeps_9_oclock_across_the_change(client, alice):
     recurrence = {"rule": "FREQ=DAILY", "timezone": "Europe/Berlin"}
-    task = alice.create(title="Standup", due_date="2027-03-24T08:00:00Z", recurrence=recurrence)
+    task = alice.create(
+        title="Standup", due_date="2027-03-24T08:00:00Z", recurrence=recurrence
+    )
     [expanded] = icaljs(fetch(client, create_feed(alice)).data, 10)["events"]
     assert expanded["occurrences"][:5] == [
         "2027-03-24T08:00:00.000Z",
@@ -72,9 +77,10 @@ def test_the_daily_berlin_task_keeps_9_oclock_across_the_change(client, alice):
         "2027-03-27T08:00:00.000Z",
         "2027-03-28T07:00:00.000Z",
     ]
-    assert b"BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n" in fetch(
-        client, create_feed(alice)
-    ).data
+    assert (
+        b"BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n"
+        in fetch(client, create_feed(alice)).data
+    )
     assert task["recurrence"]["rule"] == "FREQ=DAILY"
 
 
@@ -82,7 +88,11 @@ def test_a_task_counted_from_completion_is_a_single_event(client, alice):
     task = alice.create(
         title="Water the plants",
         due_date="2027-03-24T08:00:00Z",
-        recurrence={"rule": "FREQ=WEEKLY", "timezone": "Europe/Berlin", "from": "completion"},
+        recurrence={
+            "rule": "FREQ=WEEKLY",
+            "timezone": "Europe/Berlin",
+            "from": "completion",
+        },
     )
     document = fetch(client, create_feed(alice)).data
     event = events(parsed(fetch(client, create_feed(alice))))[uid(task)]
