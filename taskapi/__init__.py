@@ -13,6 +13,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from . import cli
     from .auth import bearer as auth
     from .batch.views import blp as batch_blueprint
+    from .calendars.views import blp as calendar_feeds_blueprint
+    from .calendars.views import feeds as calendar_blueprint
     from .changes.views import blp as changes_blueprint
     from .core import db, errors, jsonio
     from .extensions import api, cors, jwt
@@ -49,6 +51,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         mcp_blueprint,
         webhooks_blueprint,
         tokens_blueprint,
+        calendar_feeds_blueprint,
     ]
     auth.init_app(app, protected_blueprints=user_blueprints)
     ratelimit.init_app(app, limited_blueprints=user_blueprints)
@@ -67,6 +70,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     mcp_bridge.init_app(app)
     api.register_blueprint(webhooks_blueprint)
     api.register_blueprint(tokens_blueprint)
+    api.register_blueprint(calendar_feeds_blueprint)
+    # The feed documents: no token (the URL's secret), rate limited per feed.
+    app.register_blueprint(calendar_blueprint)
     errors.init_app(app)
     cli.init_app(app)
 

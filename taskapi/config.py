@@ -98,6 +98,9 @@ class Config:
     # things; the limit itself is API_RATE_LIMIT, per user.
     RATELIMIT_ENABLED = True
     RATELIMIT_KEY_PREFIX = "taskapi"
+    # Polls of one calendar feed's URL (calendars/views.py), whoever polls it:
+    # calendars refresh hourly at most, several devices each.
+    CALENDAR_FEED_RATE_LIMIT = "60/hour"
     # Webhook URLs must be https and resolve to public addresses only
     # (webhooks/urls.py); development and testing may name any http(s) URL,
     # loopback included.

@@ -148,6 +148,16 @@ def next_occurrence(
     return found, following
 
 
+def local_start(recurrence: dict, due: datetime) -> datetime:
+    """The local wall-clock date-time (naive, in the recurrence's zone) that the
+    schedule counts from for a task due at `due`: the kept WALL_TIME when a gap
+    moved the due date, else the due date's local time. What a calendar's
+    DTSTART;TZID= names (calendars/ics.py), so it expands the same instants."""
+    tz = load_zone(zone_name(recurrence.get("timezone", "UTC")))
+    kept = _kept_time(recurrence, _aware(due, "due"), tz)
+    return kept or due.astimezone(tz).replace(tzinfo=None)
+
+
 def public_recurrence(recurrence: dict | None) -> dict | None:
     """A stored recurrence as the API shows it: without WALL_TIME."""
     if recurrence is None:

@@ -75,7 +75,9 @@ def finish_request(response):
             extra={
                 "fields": {
                     "method": request.method,
-                    "path": request.path,
+                    # a path holding a secret (a calendar feed's URL) sets
+                    # g.logged_path, the path with the secret left out
+                    "path": g.get("logged_path") or request.path,
                     "status": response.status_code,
                     "duration_ms": (
                         round((time.perf_counter() - started) * 1000, 2)

@@ -21,6 +21,10 @@ from werkzeug.exceptions import TooManyRequests
 
 EXTENSION = "taskapi.ratelimit"
 SCOPE = "api"
+# A calendar feed's own budget (CALENDAR_FEED_RATE_LIMIT): its URL needs no token,
+# so it is counted per feed, not per user.
+FEED_EXTENSION = "taskapi.ratelimit.feeds"
+FEED_SCOPE = "calendar"
 
 
 class SweptMemoryStorage(MemoryStorage):
@@ -65,8 +69,17 @@ class Counted(NamedTuple):
 class UserBudget:
     """The limits every request of a user shares, in one storage."""
 
-    def __init__(self, limits_text: str, storage: Storage, prefix: str, blueprints):
+    def __init__(
+        self,
+        limits_text: str,
+        storage: Storage,
+        prefix: str,
+        blueprints,
+        kind: str = "user",
+        scope: str = SCOPE,
+    ):
         self.blueprints = frozenset(blueprints)
+        self.kind, self.scope = kind, scope
         self.items = parse_many(limits_text)
         self.storage = storage
         self.strategy = FixedWindowRateLimiter(storage)
@@ -77,7 +90,7 @@ class UserBudget:
         the limit to report: the refusing one, else the one with least left)."""
         reported = None
         for item in self.items:
-            identifiers = (self.prefix, f"user:{user_id}", SCOPE)
+            identifiers = (self.prefix, f"{self.kind}:{user_id}", self.scope)
             allowed = self.strategy.hit(item, *identifiers, cost=cost)
             stats = self.strategy.get_window_stats(item, *identifiers)
             counted = Counted(item, stats.remaining, stats.reset_time)
@@ -128,6 +141,27 @@ def charge(extra: int) -> None:
         _spend(budget, extra)
 
 
+def check_feed_budget(feed_id) -> None:
+    """Count one poll of a calendar feed against its own budget; 429 (with
+    Retry-After) past it. Calendars poll hourly at most: the budget stops a
+    leaked URL from being read in a loop."""
+    budget = current_app.extensions.get(FEED_EXTENSION)
+    if budget is None:
+        return
+    try:
+        allowed, counted = budget.count(str(feed_id))
+    except Exception:  # the storage is down: serve unlimited rather than not at all
+        current_app.logger.exception("rate limit storage unavailable")
+        return
+    g.rate_limit = counted
+    if not allowed:
+        raise TooManyRequests(
+            "Too many requests for this calendar feed: the limit is "
+            f"{current_app.config['CALENDAR_FEED_RATE_LIMIT']}. Retry after the "
+            "number of seconds in Retry-After."
+        )
+
+
 def add_headers(response):
     counted = g.pop("rate_limit", None)
     if counted is None:
@@ -153,11 +187,20 @@ def init_app(app, limited_blueprints) -> None:
     if uri == "memory://":
         uri = "taskapi-memory://"  # SweptMemoryStorage
     # One storage per app: tests run apps with different storages side by side.
+    storage = storage_from_string(uri)
     app.extensions[EXTENSION] = UserBudget(
         app.config["API_RATE_LIMIT"],
-        storage_from_string(uri),
+        storage,
         app.config["RATELIMIT_KEY_PREFIX"],
         (blueprint.name for blueprint in limited_blueprints),
+    )
+    app.extensions[FEED_EXTENSION] = UserBudget(
+        app.config["CALENDAR_FEED_RATE_LIMIT"],
+        storage,
+        app.config["RATELIMIT_KEY_PREFIX"],
+        (),
+        kind="feed",
+        scope=FEED_SCOPE,
     )
     app.before_request(check_budget)
     app.after_request(add_headers)

@@ -58,6 +58,15 @@ SHARING_SCOPES = {
 }
 
 
+# Calendar feeds (calendars/): the same, as the tasks they show. The documents
+# (/calendar/<secret>.ics) are outside /api and take no token at all.
+CALENDAR_SCOPES = {
+    ("GET", "/calendar-feeds"): "tasks:read",
+    ("POST", "/calendar-feeds"): "tasks:write",
+    ("DELETE", "/calendar-feeds/<feed_id>"): "tasks:write",
+}
+
+
 def family(rule) -> str:
     return "user path" if rule.rule.startswith("/api/<user_id>/") else "token only"
 
@@ -77,6 +86,23 @@ def test_the_sharing_routes_declare_the_contracts_scopes(app):
     }
     assert declared == both_families
     for (method, path), scope in SHARING_SCOPES.items():
+        assert expected_scope(path, method) == scope
+
+
+def test_the_calendar_feed_routes_declare_the_contracts_scopes(app):
+    declared = {
+        (method, re.sub(r"^/api(/<user_id>)?", "", rule.rule), family(rule)): scope
+        for rule in protected_rules(app)
+        if rule.endpoint.startswith("calendar_feeds.")
+        for method in rule.methods - {"OPTIONS", "HEAD"}
+        if (scope := required_scope(app, rule.endpoint, method))
+    }
+    assert declared == {
+        (method, path, routes): scope
+        for (method, path), scope in CALENDAR_SCOPES.items()
+        for routes in ("user path", "token only")
+    }
+    for (method, path), scope in CALENDAR_SCOPES.items():
         assert expected_scope(path, method) == scope
 
 

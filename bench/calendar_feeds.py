@@ -1,0 +1,120 @@
+"""What a calendar feed of 10,000 dated tasks costs against a listing page of
+100, in process, on PostgreSQL; and how the process's peak memory grows with
+the feed's size (1,000 against 10,000 tasks).
+
+    BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
+        .venv/bin/python bench/calendar_feeds.py [--repeat 5]
+
+Each size runs in a process of its own (peak RSS, resource.getrusage, only
+grows): one app on a fresh migrated database, one user with N dated tasks
+(tags, a description), a feed of theirs. Times the whole document read by
+calling the WSGI app directly (no server, no network) and the listing's
+first page of 100; the median of --repeat. The memory figure is the peak RSS
+after reading the feed twice (piece by piece, as a server sends it), less the
+peak before the first read.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+
+from in_process import app_on_fresh_database, median_ms
+from werkzeug.test import EnvironBuilder
+
+from taskapi.core.db import get_engine
+from tests.support.bulk import add_tasks, run_unbounded
+from tests.support.users import make_token
+
+USER = "bench-calendar"
+
+
+def call(app, environ) -> bytes:
+    status = []
+    body = b"".join(app(environ, lambda s, h: status.append(s)))
+    assert status[0][0] == "2", (status, body[:300])
+    return body
+
+
+def drain(app, environ) -> tuple[int, int]:
+    """Read a streamed answer piece by piece, keeping none: (bytes, VEVENTs)."""
+    status, size, events = [], 0, 0
+    for piece in app(environ, lambda s, h: status.append(s)):
+        size += len(piece)
+        events += piece.count(b"BEGIN:VEVENT")
+    assert status[0][0] == "2", status
+    return size, events
+
+
+def peak_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def one_size(tasks: int, repeat: int) -> dict:
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115  the request log goes nowhere
+    with app_on_fresh_database(f"bench_calendar_{tasks}") as app:
+        engine = get_engine(app)
+        add_tasks(engine, USER, tasks)
+        run_unbounded(
+            engine,
+            "UPDATE tasks SET due_date = now() + random() * interval '365 days',"
+            ' tags = \'["bench", "calendar"]\','
+            " description = 'A description, with; some text' WHERE user_id = :user",
+            user=USER,
+        )
+        headers = {"Authorization": f"Bearer {make_token(USER, lifetime=3600)}"}
+        builder = EnvironBuilder(
+            "/api/calendar-feeds", method="POST", json={}, headers=headers
+        )
+        url = json.loads(call(app, builder.get_environ()))["url"]
+        feed_path = url.split("localhost", 1)[1]
+
+        def feed() -> tuple[int, int]:
+            return drain(app, EnvironBuilder(feed_path).get_environ())
+
+        def listing() -> bytes:
+            environ = EnvironBuilder(
+                "/api/tasks", query_string="page=1&per_page=100", headers=headers
+            ).get_environ()
+            return call(app, environ)
+
+        listing()
+        before = peak_kib()
+        size, events = feed()
+        feed()
+        grown = peak_kib() - before
+        assert events == tasks
+        return {
+            "tasks": tasks,
+            "feed_bytes": size,
+            "peak_rss_growth_kib": grown,
+            "feed_ms": median_ms(feed, repeat),
+            "listing_100_ms": median_ms(listing, repeat),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--tasks", type=int, help="one size, in this process")
+    args = parser.parse_args()
+    if args.tasks:
+        print(json.dumps(one_size(args.tasks, args.repeat)))
+        return
+    for size in (1000, 10000):
+        done = subprocess.run(
+            [sys.executable, __file__, "--tasks", str(size),
+             "--repeat", str(args.repeat)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        result = json.loads(done.stdout)
+        result["feed_to_listing"] = round(
+            result["feed_ms"] / result["listing_100_ms"], 1
+        )
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
