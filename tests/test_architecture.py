@@ -96,6 +96,7 @@ MAY_IMPORT = {
     "mcp": {"core", "extensions", "tasks", "lists"},
     "tokens": {"core"},
     "sharing": {"core", "lists"},
+    "quickadd": {"core", "tasks", "lists", "recurrence"},
 }
 
 
