@@ -46,8 +46,9 @@ def _one_of(names) -> str:
 WEEKDAY = rf"(?:{_one_of(_DAY_NAMES)})"
 MONTH = rf"(?P<month>{_one_of(_MONTH_NAMES)})"
 ORDINAL = r"(?:st|nd|rd|th)"
-# The end of a whole word: the text's end, white space or punctuation.
-END = r"(?=$|[\s,.;:!?)\]])"
+# The end of a whole word: the text's end, white space, or punctuation that
+# ends the text or is followed by white space ("friday," but not "Monday.com").
+END = r"(?=$|\s|[,.;:!?)\]](?:$|\s))"
 _FLAGS = re.IGNORECASE | re.UNICODE
 
 
