@@ -21,6 +21,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .lists.views import blp as lists_blueprint
     from .mcp import views as mcp_bridge
     from .mcp.views import blp as mcp_blueprint
+    from .quickadd.views import blp as quickadd_blueprint
     from .reminders.views import blp as reminders_blueprint
     from .sharing.views import blp as sharing_blueprint
     from .tasks.views import blp as tasks_blueprint
@@ -43,6 +44,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     # Both per request, in this order: who is calling, then their rate limit.
     user_blueprints = [
         tasks_blueprint,
+        quickadd_blueprint,
         lists_blueprint,
         sharing_blueprint,
         reminders_blueprint,
@@ -61,6 +63,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     docs.init_app(app)
     api.register_blueprint(health_blueprint)
     api.register_blueprint(tasks_blueprint)
+    api.register_blueprint(quickadd_blueprint)
     api.register_blueprint(lists_blueprint)
     api.register_blueprint(sharing_blueprint)
     api.register_blueprint(reminders_blueprint)

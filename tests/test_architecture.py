@@ -97,6 +97,7 @@ MAY_IMPORT = {
     "tokens": {"core"},
     "sharing": {"core", "lists"},
     "calendars": {"core", "web", "tasks", "lists", "recurrence"},
+    "quickadd": {"core", "tasks", "lists", "recurrence"},
 }
 
 

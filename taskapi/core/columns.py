@@ -1,8 +1,10 @@
-"""Column types and index helpers every domain's models use, and the UTC clock
-their defaults read. Migrations own the schema (docs/architecture.md)."""
+"""Column types and index helpers every domain's models use, the UTC clock
+their defaults read, and the app's clock of "today" (clock_now). Migrations own
+the schema (docs/architecture.md)."""
 
 from datetime import datetime, timezone
 
+from flask import current_app
 from sqlalchemy import JSON, BigInteger, Index, Integer, text
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -43,3 +45,14 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# app.extensions[CLOCK]: a callable answering the current UTC instant, where the
+# app reads "now" to interpret words like "today" (quick add). Tests put a fixed
+# clock there; unset, it is utcnow.
+CLOCK = "taskapi.clock"
+
+
+def clock_now() -> datetime:
+    """The current instant by the app's clock (CLOCK), timezone-aware UTC."""
+    return current_app.extensions.get(CLOCK, utcnow)()

@@ -44,6 +44,12 @@ def _years_later(moment: datetime, years: int) -> datetime:
         return moment.replace(year=moment.year + years, day=28)
 
 
+def local_to_utc(local: datetime, tz: ZoneInfo) -> datetime:
+    """A naive local wall-clock time in `tz` as a UTC instant: a time in a gap
+    read with the offset before it (02:30 -> 03:30), a repeated one the first."""
+    return local.replace(tzinfo=tz, fold=0).astimezone(timezone.utc)
+
+
 def _occurrences(rule: Rule, start: datetime):
     """The rule's local (naive) occurrences from `start` on, within the horizon."""
     shift = _CYCLE * max(0, (_LATEST_START - start.year) // _CYCLE)
@@ -68,7 +74,7 @@ def _first_after(
         if local <= start:
             continue
         try:
-            instant = local.replace(tzinfo=tz, fold=0).astimezone(timezone.utc)
+            instant = local_to_utc(local, tz)
         except OverflowError:  # beyond year 9999 in UTC
             return None
         if instant <= after:
@@ -156,6 +162,35 @@ def local_start(recurrence: dict, due: datetime) -> datetime:
     tz = load_zone(zone_name(recurrence.get("timezone", "UTC")))
     kept = _kept_time(recurrence, _aware(due, "due"), tz)
     return kept or due.astimezone(tz).replace(tzinfo=None)
+
+
+def first_occurrence(
+    recurrence: dict, start: datetime, not_before: datetime
+) -> tuple[datetime | None, dict | None]:
+    """The first occurrence of a new recurrence (UTC) at or after the local
+    (naive) `start`, whose time of day it keeps, and not before the instant
+    `not_before`; with the recurrence to store, which carries WALL_TIME when a
+    gap moved it. (None, None) if there is none within the horizon."""
+    rule = parse_rule(recurrence.get("rule"))
+    tz = load_zone(zone_name(recurrence.get("timezone", "UTC")))
+    _aware(not_before, "not_before")
+    for local in itertools.islice(_occurrences(rule, start.replace(fold=0)), 1000):
+        try:
+            instant = local_to_utc(local, tz)
+        except OverflowError:  # beyond year 9999 in UTC
+            break
+        if instant < not_before:
+            continue
+        if isinstance(rule.until, datetime):
+            if instant > rule.until:
+                break
+        elif rule.until is not None and local.date() > rule.until:
+            break
+        stored = dict(recurrence)
+        if instant.astimezone(tz).time() != local.time():  # moved by a gap
+            stored[WALL_TIME] = local.time().isoformat()
+        return instant, stored
+    return None, None
 
 
 def public_recurrence(recurrence: dict | None) -> dict | None:

@@ -74,10 +74,13 @@ def _delete_expired(*conditions) -> int:
     return result.rowcount
 
 
-def create_task_once(user_id: str, key: str, fields: dict) -> Row | Replay:
+def create_task_once(
+    user_id: str, key: str, fields: dict, request: dict | None = None
+) -> Row | Replay:
     """Create the task and claim the key in one transaction, or replay the key's
-    first answer (409 if that was for another body)."""
-    request_fingerprint = fingerprint(fields)
+    first answer (409 if that was for another body). `request`: what the key's
+    body is, when not `fields` (quick add's text, whose "tomorrow" moves)."""
+    request_fingerprint = fingerprint(fields if request is None else request)
     for _attempt in range(CLAIM_ATTEMPTS):
         begin_transaction()  # the task and the claim commit together, or neither
         _delete_expired(*of_user(user_id, IdempotencyKey))
@@ -107,6 +110,16 @@ def create_task_once(user_id: str, key: str, fields: dict) -> Row | Replay:
     raise ServiceUnavailable(
         "The Idempotency-Key is contended right now; retry.", retry_after=1
     )
+
+
+def create(
+    user_id: str, fields: dict, key: str | None, request: dict | None = None
+) -> Row | Replay:
+    """A create as POST /tasks makes it: once per Idempotency-Key when one is
+    sent (see create_task_once), else simply."""
+    if key is None:
+        return task_queries.create_task(user_id, fields)
+    return create_task_once(user_id, key, fields, request)
 
 
 def stored_answer(user_id: str, key: str) -> IdempotencyKey | None:

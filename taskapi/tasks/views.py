@@ -49,14 +49,15 @@ class Tasks(MethodView):
     def post(self, headers, fields):
         """Create a task (once per Idempotency-Key, if one is sent)"""
         key = headers.get("idempotency_key")
-        if key is None:
-            task = task_queries.create_task(g.user_id, fields)
-        else:
-            outcome = idempotency.create_task_once(g.user_id, key, fields)
-            if isinstance(outcome, idempotency.Replay):
-                return outcome.response(f"{request.path}/{outcome.task_id}")
-            task = outcome
-        return task, {"Location": f"{request.path}/{task.id}", "ETag": etag_of(task)}
+        return created(idempotency.create(g.user_id, fields, key), request.path)
+
+
+def created(outcome, collection: str):
+    """A create's 201: the task with its Location (under `collection`, the
+    path of /tasks) and ETag, or an Idempotency-Key's first answer again."""
+    if isinstance(outcome, idempotency.Replay):
+        return outcome.response(f"{collection}/{outcome.task_id}")
+    return outcome, {"Location": f"{collection}/{outcome.id}", "ETag": etag_of(outcome)}
 
 
 @route("/tasks/<task_id>", "task")

@@ -67,6 +67,27 @@ CALENDAR_SCOPES = {
 }
 
 
+# Quick add (quickadd/): a write, as POST /tasks, preview included.
+QUICK_ADD_SCOPES = {("POST", "/tasks/quick"): "tasks:write"}
+
+
+def test_the_quick_add_route_declares_the_contracts_scope(app):
+    declared = {
+        (method, re.sub(r"^/api(/<user_id>)?", "", rule.rule), family(rule)): scope
+        for rule in protected_rules(app)
+        if rule.endpoint.startswith("quickadd.")
+        for method in rule.methods - {"OPTIONS", "HEAD"}
+        if (scope := required_scope(app, rule.endpoint, method))
+    }
+    assert declared == {
+        (method, path, routes): scope
+        for (method, path), scope in QUICK_ADD_SCOPES.items()
+        for routes in ("user path", "token only")
+    }
+    for (method, path), scope in QUICK_ADD_SCOPES.items():
+        assert expected_scope(path, method) == scope
+
+
 def family(rule) -> str:
     return "user path" if rule.rule.startswith("/api/<user_id>/") else "token only"
 

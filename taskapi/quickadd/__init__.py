@@ -1,0 +1,1 @@
+"""Quick add: one line of text becomes a task (CONTRACT.md "Quick add")."""
