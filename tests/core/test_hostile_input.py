@@ -176,13 +176,16 @@ def chunked_post(base_url, path, token, body: bytes):
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
     try:
-        connection.request(
-            "POST",
-            path,
-            body=chunks,
-            headers={**JSON, **bearer(token)},
-            encode_chunked=True,
-        )
+        try:
+            connection.request(
+                "POST",
+                path,
+                body=chunks,
+                headers={**JSON, **bearer(token)},
+                encode_chunked=True,
+            )
+        except BrokenPipeError:
+            pass  # the server answered (413) and closed before the body ended
         response = connection.getresponse()
         return LiveResponse(
             response.status, Headers(response.getheaders()), response.read()
