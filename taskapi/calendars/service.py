@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 
 from sqlalchemy import delete, func, select, tuple_
-from werkzeug.exceptions import Conflict, NotFound
+from werkzeug.exceptions import NotFound
 
 from ..core.columns import utcnow
-from ..core.db import Session, begin_transaction, lock_for_transaction
+from ..core.db import Session, begin_transaction, refuse_past_limit
 from ..core.errors import invalid
 from ..core.scope import in_list, of_user, seen_lists, seen_tasks, uuid_or_404
 from ..lists.models import LIST_NOT_FOUND, LISTS
@@ -62,19 +62,17 @@ def create_feed(user_id: str, fields: dict) -> CalendarFeed:
     cannot all pass the count."""
     secret = secrets.token_urlsafe(SECRET_BYTES)
     begin_transaction()
-    lock_for_transaction(f"calendar_feeds:{user_id}")
     list_id = fields.get("list_id")
     if list_id is not None and not _sees_list(user_id, list_id):
         raise invalid("list_id", LIST_NOT_FOUND)
-    count = Session.execute(
+    refuse_past_limit(
+        f"calendar_feeds:{user_id}",
         select(func.count())
         .select_from(CalendarFeed)
-        .where(*of_user(user_id, CalendarFeed))
-    ).scalar()
-    if count >= MAX_FEEDS:
-        raise Conflict(
-            f"At most {MAX_FEEDS} calendar feeds per user: revoke one first."
-        )
+        .where(*of_user(user_id, CalendarFeed)),
+        MAX_FEEDS,
+        f"At most {MAX_FEEDS} calendar feeds per user: revoke one first.",
+    )
     created = CalendarFeed(
         user_id=user_id,
         list_id=list_id,

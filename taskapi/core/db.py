@@ -20,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+from werkzeug.exceptions import Conflict
 
 from . import prepared
 from .errors import refused_by_a_limit
@@ -244,6 +245,15 @@ def lock_for_transaction(name: str) -> None:
     digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
     key = int.from_bytes(digest, "big", signed=True)
     Session.execute(_ADVISORY_LOCK, {"key": key})
+
+
+def refuse_past_limit(lock_name: str, counted, limit: int, refusal: str) -> None:
+    """Hold the lock `lock_name` until the transaction ends, then 409 with
+    `refusal` if `counted` (a count statement) has reached `limit`: concurrent
+    creates queue on the lock, so they cannot all pass the count."""
+    lock_for_transaction(lock_name)
+    if Session.execute(counted).scalar() >= limit:
+        raise Conflict(refusal)
 
 
 def _sqlite_pragmas(dbapi_connection, _record):

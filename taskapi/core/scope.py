@@ -21,7 +21,7 @@ from sqlalchemy import String, bindparam, case, or_, select
 from werkzeug.exceptions import Forbidden, NotFound
 
 from .db import Session
-from .memberships import EDITOR, MEMBERS, OWNER, VIEWER
+from .memberships import MEMBERS, OWNER, VIEWER
 
 # The user of the hot statements built once (module level): bound per call.
 USER_ID = bindparam("owner_id", type_=String)
@@ -111,20 +111,16 @@ def role_in(user_id: str, owner_id: str, list_id, *, writing: bool = False):
     return Session.execute(statement).scalar()
 
 
-def require_writer(user_id: str, owner_id: str, list_id, not_found: str) -> str:
+def require_writer(user_id: str, owner_id: str, list_id, not_found) -> str:
     """The user's role, if it may change the place's tasks (owner, editor);
-    404 with `not_found` if the user does not see it, 403 for a viewer. Call it
-    inside the write's transaction."""
+    403 for a viewer; if the user does not see it, `not_found` (an exception,
+    or a detail for a 404). Call it inside the write's transaction."""
     role = role_in(user_id, owner_id, list_id, writing=True)
     if role is None:
-        raise NotFound(not_found)
+        raise NotFound(not_found) if isinstance(not_found, str) else not_found
     if role == VIEWER:
         raise Forbidden(VIEWER_CANNOT_WRITE)
     return role
-
-
-def may_write(role: str | None) -> bool:
-    return role in (OWNER, EDITOR)
 
 
 def uuid_or_404(value: str, not_found: str) -> uuid.UUID:

@@ -9,7 +9,12 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Conflict, Forbidden, NotFound
 
 from ..core.columns import utcnow
-from ..core.db import Session, begin_transaction, lock_for_transaction
+from ..core.db import (
+    Session,
+    begin_transaction,
+    lock_for_transaction,
+    refuse_past_limit,
+)
 from ..core.etags import IfMatch
 from ..core.memberships import MEMBERS, OWNER
 from ..core.scope import OWNER_ONLY, owned, role_column, seen_lists, uuid_or_404
@@ -140,12 +145,12 @@ def create_list(user_id: str, fields: dict) -> SeenList:
     """One transaction that holds the user's lists lock, so that two creates
     cannot both pass the count of 200 (the lists they own)."""
     begin_transaction()
-    lock_for_transaction(f"lists:{user_id}")
-    count = Session.execute(
-        select(func.count()).select_from(TaskList).where(*owned(user_id, TaskList))
-    ).scalar()
-    if count >= MAX_LISTS:
-        raise Conflict(f"At most {MAX_LISTS} lists per user: delete one first.")
+    refuse_past_limit(
+        f"lists:{user_id}",
+        select(func.count()).select_from(TaskList).where(*owned(user_id, TaskList)),
+        MAX_LISTS,
+        f"At most {MAX_LISTS} lists per user: delete one first.",
+    )
     key = name_key(fields["name"])
     if _name_taken(user_id, key):
         raise _duplicate_name()

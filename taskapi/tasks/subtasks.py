@@ -7,16 +7,15 @@ import uuid
 from typing import NamedTuple
 
 from sqlalchemy import Row, exists, func, select, update
-from werkzeug.exceptions import Conflict, Forbidden
+from werkzeug.exceptions import Conflict
 
 from ..core.db import Session
 from ..core.errors import invalid, too_busy
 from ..core.prepared import prepared
 from ..core.scope import (
     USER_ID,
-    VIEWER_CANNOT_WRITE,
-    may_write,
     owned,
+    require_writer,
     role_in,
     seen_lists,
     seen_tasks,
@@ -54,17 +53,6 @@ _SUBTASK_COUNT = prepared(
 )
 
 
-def _writable(user_id: str, owner_id: str, list_id, field: str, not_found: str):
-    """The user may put tasks in the place (owner, editor): 422 on `field` if
-    they no longer see it, 403 for a viewer. The membership stays share-locked
-    until the transaction ends (core/scope.py role_in)."""
-    role = role_in(user_id, owner_id, list_id, writing=True)
-    if role is None:
-        raise invalid(field, not_found)
-    if not may_write(role):
-        raise Forbidden(VIEWER_CANNOT_WRITE)
-
-
 def _referenced_list(user_id: str, list_id: uuid.UUID) -> str:
     """The list is one the user sees, live (else 422 on `list_id`), and may put
     tasks in (else 403), and stays so until this transaction ends: FOR SHARE,
@@ -76,7 +64,7 @@ def _referenced_list(user_id: str, list_id: uuid.UUID) -> str:
     ).first()
     if found is None:
         raise invalid("list_id", LIST_NOT_FOUND)
-    _writable(user_id, found.user_id, list_id, "list_id", LIST_NOT_FOUND)
+    require_writer(user_id, found.user_id, list_id, invalid("list_id", LIST_NOT_FOUND))
     return found.user_id
 
 
@@ -110,7 +98,9 @@ def _parent_in_its_list(user_id: str, parent_id: uuid.UUID, current: Place):
     if list_id is not None and list_id != current.list_id:
         _referenced_list(user_id, list_id)
     else:
-        _writable(user_id, parent.user_id, list_id, "parent_id", TASK_NOT_FOUND)
+        require_writer(
+            user_id, parent.user_id, list_id, invalid("parent_id", TASK_NOT_FOUND)
+        )
     locked = _referenced_parent(user_id, parent_id, lock=True)
     if (locked.list_id, locked.user_id) != (list_id, parent.user_id):
         raise too_busy()  # it moved to another list just now

@@ -9,14 +9,14 @@ from datetime import timedelta
 from typing import NamedTuple
 
 from sqlalchemy import Text, bindparam, delete, func, or_, select, type_coerce, update
-from werkzeug.exceptions import Conflict, NotFound
+from werkzeug.exceptions import NotFound
 
 from ..core.columns import utcnow
 from ..core.db import (
     Session,
     begin_transaction,
     dbapi_first_row,
-    lock_for_transaction,
+    refuse_past_limit,
 )
 from ..core.prepared import prepared
 from ..core.routes import READ, WRITE
@@ -128,17 +128,15 @@ def create_token(user_id: str, fields: dict) -> AccessToken:
     cannot all pass the count."""
     token = new_token()
     begin_transaction()
-    lock_for_transaction(f"access_tokens:{user_id}")
     now = utcnow()
-    live = Session.execute(
+    refuse_past_limit(
+        f"access_tokens:{user_id}",
         select(func.count())
         .select_from(AccessToken)
-        .where(*of_user(user_id, AccessToken), AccessToken.expires_at > now)
-    ).scalar()
-    if live >= MAX_LIVE_TOKENS:
-        raise Conflict(
-            f"At most {MAX_LIVE_TOKENS} live access tokens per user: revoke one first."
-        )
+        .where(*of_user(user_id, AccessToken), AccessToken.expires_at > now),
+        MAX_LIVE_TOKENS,
+        f"At most {MAX_LIVE_TOKENS} live access tokens per user: revoke one first.",
+    )
     created = AccessToken(
         user_id=user_id,
         name=fields["name"],

@@ -8,9 +8,9 @@ import secrets
 
 from flask import current_app
 from sqlalchemy import delete, func, select
-from werkzeug.exceptions import Conflict, NotFound
+from werkzeug.exceptions import NotFound
 
-from ..core.db import Session, begin_transaction, lock_for_transaction
+from ..core.db import Session, begin_transaction, refuse_past_limit
 from ..core.errors import invalid
 from ..core.scope import of_user, uuid_or_404
 from .models import Webhook, WebhookDelivery
@@ -47,12 +47,12 @@ def create_webhook(user_id: str, fields: dict) -> Webhook:
     """Under the user's webhooks lock, so two creates cannot both pass the count."""
     check_url(fields["url"])
     begin_transaction()
-    lock_for_transaction(f"webhooks:{user_id}")
-    count = Session.execute(
-        select(func.count()).select_from(Webhook).where(*of_user(user_id, Webhook))
-    ).scalar()
-    if count >= MAX_WEBHOOKS:
-        raise Conflict(f"At most {MAX_WEBHOOKS} webhooks per user: delete one first.")
+    refuse_past_limit(
+        f"webhooks:{user_id}",
+        select(func.count()).select_from(Webhook).where(*of_user(user_id, Webhook)),
+        MAX_WEBHOOKS,
+        f"At most {MAX_WEBHOOKS} webhooks per user: delete one first.",
+    )
     webhook = Webhook(
         user_id=user_id,
         url=fields["url"],
