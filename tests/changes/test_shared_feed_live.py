@@ -124,13 +124,15 @@ def test_a_members_sync_client_ends_equal_to_the_listings_under_churn(
     )
     for thread in threads:
         thread.start()
-    polls = 0
+    polls, most_held = 0, 0
     while any(thread.is_alive() for thread in threads):
         sync.sync(limit=20)
         polls += 1
+        most_held = max(most_held, len(sync.tasks))
     for thread in threads:
         thread.join()
     assert errors == []
     sync.sync(limit=20)
     assert (sync.tasks, sync.lists) == full_read(bob.reads)
-    assert polls > 5 and len(sync.tasks) > 10
+    # the run had substance: the churn may leave bob few lists at its very end
+    assert polls > 5 and most_held > 10
