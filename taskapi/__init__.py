@@ -24,6 +24,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .quickadd.views import blp as quickadd_blueprint
     from .reminders.views import blp as reminders_blueprint
     from .sharing.views import blp as sharing_blueprint
+    from .tasks import ordering
     from .tasks.views import blp as tasks_blueprint
     from .tokens.views import blp as tokens_blueprint
     from .web import docs, logs, ratelimit, security
@@ -40,6 +41,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
             app.config["GENERATED_SECRET_PATH"],
         )
     db.init_app(app)
+    ordering.init_app(app)  # a SQL function SQLite lacks
     jwt.init_app(app)
     # Both per request, in this order: who is calling, then their rate limit.
     user_blueprints = [

@@ -17,10 +17,10 @@ import functools
 from typing import NamedTuple
 
 from fractional_indexing import generate_key_between, generate_n_keys_between
-from sqlalchemy import bindparam, select, true, tuple_, update
+from sqlalchemy import bindparam, event, func, select, true, tuple_, update
 
 from ..core.columns import utcnow
-from ..core.db import Session, begin_transaction, lock_for_transaction
+from ..core.db import Session, begin_transaction, get_engine, lock_for_transaction
 from ..core.errors import invalid, too_busy
 from ..core.etags import IfMatch
 from ..core.prepared import prepared
@@ -50,16 +50,55 @@ def siblings(user_id: str, list_id, parent_id, tasks=TASKS):
     return (*owned(user_id, tasks), in_list, tasks.parent_id.is_(None))
 
 
-@functools.lru_cache(maxsize=4)
-def _last_position_statement(in_a_list: bool, a_subtask: bool):
+def _last_position(in_a_list: bool, a_subtask: bool):
     group = siblings(
         USER_ID, LIST_ID if in_a_list else None, PARENT_ID if a_subtask else None
     )
-    return prepared(
+    return (
         select(TASKS.position)
         .where(*group)
         .order_by(TASKS.position.desc(), TASKS.id.desc())
         .limit(1)
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _last_position_statement(in_a_list: bool, a_subtask: bool):
+    return prepared(_last_position(in_a_list, a_subtask))
+
+
+@functools.lru_cache(maxsize=4)
+def append_position(in_a_list: bool, a_subtask: bool):
+    """The position after every sibling, as SQL for an INSERT's `position`: a
+    create is then one statement. Its parameters: place_parameters(). Not
+    serialised with moves, as position_after_last."""
+    last = _last_position(in_a_list, a_subtask).scalar_subquery()
+    return func.task_position_after(last, type_=TASKS.position.type)
+
+
+def place_parameters(place: Place) -> dict:
+    """The parameters of the statements that read a place's sibling group."""
+    return {
+        "owner_id": place.user_id,
+        "list_uuid": place.list_id,
+        "parent_uuid": place.parent_id,
+    }
+
+
+def init_app(app) -> None:
+    """SQLite has no task_position_after (PostgreSQL's is in triggers.py): each
+    of its connections gets the package's own."""
+    engine = get_engine(app)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _add_position_after)
+
+
+def _add_position_after(dbapi_connection, _record) -> None:
+    dbapi_connection.create_function(
+        "task_position_after",
+        1,
+        lambda last: generate_key_between(last, None),
+        deterministic=True,
     )
 
 
@@ -73,14 +112,7 @@ def position_after_last(place: Place) -> str:
     statement = _last_position_statement(
         place.list_id is not None, place.parent_id is not None
     )
-    last = Session.execute(
-        statement,
-        {
-            "owner_id": place.user_id,
-            "list_uuid": place.list_id,
-            "parent_uuid": place.parent_id,
-        },
-    ).scalar()
+    last = Session.execute(statement, place_parameters(place)).scalar()
     return generate_key_between(last, None)
 
 

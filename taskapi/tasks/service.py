@@ -1,6 +1,7 @@
 """Creating, changing and deleting tasks, each scoped to its user (core/scope.py);
 completion is in completion.py, moves in ordering.py."""
 
+import functools
 import uuid
 
 from fractional_indexing import generate_n_keys_between
@@ -27,7 +28,7 @@ from .completion import new_status
 from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, read_for_write
 from .lookup import TASK_ID, task_uuid
 from .models import PRIORITY_RANK, TASKS, Task, task_columns
-from .ordering import position_after_last
+from .ordering import append_position, place_parameters, position_after_last
 from .subtasks import (
     Place,
     check_assignee,
@@ -37,7 +38,15 @@ from .subtasks import (
     resolve_place,
 )
 
-_INSERT = prepared(insert(Task.__table__).returning(*task_columns()))
+
+@functools.lru_cache(maxsize=4)
+def _insert_statement(in_a_list: bool, a_subtask: bool):
+    """An INSERT that appends the task to its sibling group (one statement)."""
+    return prepared(
+        insert(Task.__table__)
+        .values(position=append_position(in_a_list, a_subtask))
+        .returning(*task_columns())
+    )
 
 
 def _status_on_create(fields: dict) -> str:
@@ -69,7 +78,6 @@ def add_task(user_id: str, fields: dict) -> Row:
         "completed_at": now if status == "completed" else None,
         "list_id": place.list_id,
         "parent_id": place.parent_id,
-        "position": position_after_last(place),
         "created_at": now,
         "updated_at": now,
     }
@@ -79,7 +87,10 @@ def add_task(user_id: str, fields: dict) -> Row:
         values["reminders"] = reminders
     else:
         values.pop("reminders", None)
-    task = Session.execute(_INSERT, values).one()
+    statement = _insert_statement(
+        place.list_id is not None, place.parent_id is not None
+    )
+    task = Session.execute(statement, values | place_parameters(place)).one()
     if reminders:
         write_reminders(task.user_id, task.id, reminders, new=True)
     return task

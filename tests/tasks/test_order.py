@@ -9,7 +9,7 @@ import time
 import uuid
 
 import pytest
-from fractional_indexing import generate_n_keys_between
+from fractional_indexing import generate_key_between, generate_n_keys_between
 from sqlalchemy import insert, text, update
 
 from taskapi.core.columns import utcnow
@@ -477,8 +477,8 @@ def test_a_big_list_and_a_parents_subtasks_are_read_by_index(
 def test_a_create_in_a_big_inbox_finds_the_last_position_by_index(
     app, client, big_user
 ):
-    """The create's first statement, the last position among the inbox's tasks,
-    reads one entry of ix_tasks_inbox_position instead of sorting them all."""
+    """The create's INSERT finds the last position among the inbox's tasks by
+    reading one entry of ix_tasks_inbox_position, not by sorting them all."""
     user_id, _, _ = big_user
     headers = bearer(make_token(user_id))
     response, plan = explain_last_statement(
@@ -495,8 +495,32 @@ def test_a_create_in_a_big_inbox_finds_the_last_position_by_index(
     ), nodes
 
 
-def test_a_create_is_two_statements_in_the_inbox(app, alice):
+def test_a_create_is_one_statement_in_the_inbox(app, alice):
     with sent_statements(app) as sent:
         alice.create()
 
-    assert len(sent) == 2
+    assert len(sent) == 1
+
+
+def test_the_databases_append_position_is_the_packages(app):
+    """task_position_after (PostgreSQL's own, SQLite's registered) gives the key
+    fractional_indexing puts after any key, however long the order has grown."""
+    rng = random.Random(7)
+    keys = [None, "a0", "az", "Zz", "bzz", "Yzz", "A" + "z" * 26, "b0V"]
+    keys += ["z" * 27, "z" * 27 + "V", "z" * 27 + "zzk", "z" * 27 + "0z"]
+    key = None
+    for _ in range(300):  # appends, then keys between random neighbours
+        key = generate_key_between(key, None)
+        keys.append(key)
+    for _ in range(300):
+        low, high = sorted(rng.sample(keys[12:], 2))
+        keys.append(generate_key_between(low, high))
+    with app.app_context():
+        found = [
+            Session.execute(text("SELECT task_position_after(:key)"), {"key": k})
+            .scalar()
+            for k in keys
+        ]
+        Session.remove()
+
+    assert found == [generate_key_between(k, None) for k in keys]
