@@ -1,6 +1,7 @@
 """An operator deploys with environment variables: secrets, database URL, pooling."""
 
 import ast
+import gc
 import os
 import re
 import runpy
@@ -255,6 +256,18 @@ def test_gunicorn_defaults_suit_a_dyno_on_a_shared_host(env):
     # one per CPU, but 2 to 4 whatever the host reports
     assert settings["workers"] == min(4, max(2, os.cpu_count()))
     assert settings["pin_workers"] is False  # GUNICORN_PIN_WORKERS=1 turns it on
+
+
+def test_the_loaded_app_is_frozen_out_of_the_workers_collections(env):
+    """when_ready runs in the master once the preloaded app is in memory, before
+    any worker is forked: what it freezes, no worker's collection walks again."""
+    settings = gunicorn_settings(env)
+    gc.unfreeze()
+    try:
+        settings["when_ready"](None)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
 
 
 @pytest.mark.parametrize("value", ["0", "two", "-1"])

@@ -147,7 +147,7 @@ def add_inbox_tasks(user_id: str, fields_list: list[dict]) -> list[Row]:
 
 
 def create_task(user_id: str, fields: dict) -> Row:
-    """Two statements in the inbox (the last position, the INSERT); in a list
+    """One statement in the inbox (the INSERT computes the position); in a list
     or under a parent, or with reminders, one transaction."""
     if needs_transaction(fields):
         begin_transaction()

@@ -517,8 +517,9 @@ def test_the_databases_append_position_is_the_packages(app):
         keys.append(generate_key_between(low, high))
     with app.app_context():
         found = [
-            Session.execute(text("SELECT task_position_after(:key)"), {"key": k})
-            .scalar()
+            Session.execute(
+                text("SELECT task_position_after(:key)"), {"key": k}
+            ).scalar()
             for k in keys
         ]
         Session.remove()
