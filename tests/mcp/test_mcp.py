@@ -46,8 +46,8 @@ class Agent:
 
         return asyncio.run(go())
 
-    def call(self, name, **arguments):
-        return self.run(lambda session: session.call_tool(name, arguments))
+    def call(self, tool, /, **arguments):
+        return self.run(lambda session: session.call_tool(tool, arguments))
 
 
 def error_text(result) -> str:
