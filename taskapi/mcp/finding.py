@@ -15,8 +15,8 @@ from .tools import invalid
 
 SEARCH_RESULTS = 20
 # The listing's query names find_tasks takes: its filters and sort (paging is
-# limit and cursor; `search` is the listing's other name for q).
-FIND_FIELDS = frozenset(TaskQuerySchema.filter_names()) - {"search"} | {"sort"}
+# limit and cursor).
+FIND_FIELDS = frozenset(TaskQuerySchema.filter_names()) | {"sort"}
 
 
 def _fingerprint(query: dict, limit: int) -> str:

@@ -1,6 +1,7 @@
-"""The MCP server of the tools (tools.py): the SDK's low-level Server, so the
-tools carry their own input schemas (made from the REST schemas) and the arguments
-reach marshmallow as the agent sent them, an explicit null included.
+"""The MCP server of the tools (catalogue.py): the SDK's low-level Server, so the
+tools carry their own input schemas (made from the REST schemas) and output
+schemas, and the arguments reach marshmallow as the agent sent them, an explicit
+null included.
 
 A tool call's database work is synchronous: it runs in a thread of a bounded pool,
 never on the event loop, which every MCP request of the process shares."""
