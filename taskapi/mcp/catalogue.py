@@ -56,16 +56,13 @@ def _ids_only():
     return input_schema(extra={"task_id": TASK_ID, **ME}, required=["task_id"])
 
 
-def _of_items(arguments, name: str, item: dict) -> Callable[[], dict]:
+def _of_items(arguments, name: str, item: dict) -> dict:
     """A plural tool's schema: `arguments`'s, its list `name` of `item`s."""
-
-    def schema():
-        out = input_schema(arguments)
-        out["properties"][name]["items"] = item_schema = dict(item)
-        item_schema.pop("additionalProperties", None)  # the REST schema says
-        return out
-
-    return schema
+    out = input_schema(arguments)
+    # `item` names some of the fields; the REST schema loads (or refuses) the rest
+    item.pop("additionalProperties", None)
+    out["properties"][name]["items"] = item
+    return out
 
 
 def _task_fields(schema) -> dict:
@@ -102,7 +99,7 @@ def _updates_schema():
     item = _task_fields(TaskUpdateSchema())
     item["properties"] = {"id": TASK_ID, **item["properties"]}
     item["required"] = ["id"]
-    return _of_items(UpdateTasksArguments(), "updates", item)()
+    return _of_items(UpdateTasksArguments(), "updates", item)
 
 
 TOOLS = {
@@ -120,7 +117,7 @@ TOOLS = {
         WRITE,
         lambda: _of_items(
             AddTasksArguments(), "tasks", _task_fields(TaskCreateSchema())
-        )(),
+        ),
         outputs.Tasks,
     ),
     "quick_add": ToolSpec(

@@ -5,9 +5,9 @@ or deleted. find_tasks pages with an opaque cursor bound to its filters."""
 import pytest
 
 from taskapi.core.scope import VIEWER_CANNOT_WRITE
-from tests.mcp.test_mcp import Agent, agent_for, error_text
+from tests.mcp.test_mcp import Agent, _rpc, agent_for, error_text
 from tests.support.sharing import share
-from tests.support.users import make_token
+from tests.support.users import bearer, make_token, new_user_id
 
 MISSING = "00000000-0000-4000-8000-000000000000"
 
@@ -200,3 +200,17 @@ def test_a_viewers_agent_reads_a_shared_list_and_cannot_write_it(live_server):
         assert result.is_error and result.structured_content["status"] == 403, result
         assert error_text(result).endswith(VIEWER_CANNOT_WRITE)
     assert titles(viewer) == ["Milk"]
+
+
+def test_each_item_of_a_plural_call_counts_against_the_rate_limit(make_app, client):
+    """As each operation of a batch does: 25 items are 25 requests, not one."""
+    limited = make_app(API_RATE_LIMIT="10/hour").test_client()
+    headers = bearer(make_token(new_user_id("busy")))
+    tasks = [{"title": f"Task {n}"} for n in range(12)]
+    call = {"name": "add_tasks", "arguments": {"tasks": tasks}}
+    answer = _rpc(limited, "tools/call", call, headers)
+    result = answer.get_json()["result"]
+    assert result["isError"] and result["structuredContent"]["status"] == 429
+    assert client.get("/api/tasks", headers=headers).get_json() == []
+    # the budget is spent: the next request is the API's HTTP 429
+    assert _rpc(limited, "tools/list", headers=headers).status_code == 429
