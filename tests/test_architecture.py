@@ -93,7 +93,7 @@ MAY_IMPORT = {
     "reminders": {"core", "tasks"},
     "changes": {"core", "tasks", "lists"},
     "webhooks": {"core", "tasks", "reminders"},
-    "mcp": {"core", "extensions", "tasks", "lists"},
+    "mcp": {"core", "extensions", "tasks", "lists", "batch", "quickadd", "web"},
     "tokens": {"core"},
     "sharing": {"core", "lists"},
     "calendars": {"core", "web", "tasks", "lists", "recurrence"},

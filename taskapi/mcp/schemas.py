@@ -2,11 +2,15 @@
 schemas by flask-smorest's own converter (the one the OpenAPI document uses), so a
 field added to a REST schema reaches the tools with its formats, limits and enums."""
 
+import re
 from copy import deepcopy
 
 from ..extensions import api
 
 _REF = "#/components/schemas/"
+_TRIMMED = re.compile(
+    r"Trimmed of surrounding white space, then (?:[0-9]+-|at most )([0-9]+) \S+\.$"
+)
 
 
 def _json_schema(node, components):
@@ -23,7 +27,21 @@ def _json_schema(node, components):
             out["type"] = [out["type"], "null"]
         elif "anyOf" in out:
             out["anyOf"] = [*out["anyOf"], {"type": "null"}]
+    nullable_object = {"type": ["object", "null"]}
+    if out.get("anyOf", [None])[0] == nullable_object and len(out["anyOf"]) == 2:
+        # a nullable nested schema: that schema, or null (not: any object)
+        out = {**out.pop("anyOf")[1], **out, "type": ["object", "null"]}
     out.pop("readOnly", None)
+    # Said by the keywords (shorter, for the model's context): a trimmed text's
+    # length rule, and an example
+    rule = _TRIMMED.search(str(out.get("description")))
+    if rule:
+        out["description"] = out["description"][: rule.start()].strip()
+        if not out["description"]:
+            del out["description"]
+        out["maxLength"] = int(rule[1])
+    if isinstance(out.get("example"), str):
+        del out["example"]
     return out
 
 

@@ -1,6 +1,7 @@
-"""The MCP server of the tools (tools.py): the SDK's low-level Server, so the
-tools carry their own input schemas (made from the REST schemas) and the arguments
-reach marshmallow as the agent sent them, an explicit null included.
+"""The MCP server of the tools (catalogue.py): the SDK's low-level Server, so the
+tools carry their own input schemas (made from the REST schemas) and output
+schemas, and the arguments reach marshmallow as the agent sent them, an explicit
+null included.
 
 A tool call's database work is synchronous: it runs in a thread of a bounded pool,
 never on the event loop, which every MCP request of the process shares."""
@@ -22,13 +23,17 @@ from ..core.errors import (
     error_body,
     http_error,
 )
-from .tools import TOOLS, ToolFailure, invalid
+from .catalogue import TOOLS
+from .outputs import output_schema
+from .tools import ToolFailure, invalid
 
 # The ASGI scope key where views.py puts the verified user: not a header, which
 # a client could send and which carries only latin-1.
 USER_SCOPE_KEY = "taskapi.verified_user"
-# ...and the access token's scopes (None for a sign-in token: every tool).
+# ...and the access token's scopes (None for a sign-in token: every tool)...
 TOKEN_SCOPES_KEY = "taskapi.token_scopes"
+# ...and the origin the agent called (search and fetch give the tasks' URLs on it).
+ORIGIN_KEY = "taskapi.origin"
 
 
 def allowed(name: str, scopes) -> bool:
@@ -43,6 +48,7 @@ def tool_list(app) -> list[Tool]:
                 name=name,
                 description=spec.description,
                 input_schema=spec.schema(),
+                output_schema=output_schema(spec.output),
                 annotations=spec.annotations,
             )
             for name, spec in TOOLS.items()
@@ -53,6 +59,8 @@ def _error_result(body: dict) -> CallToolResult:
     # as the REST body is sent: a list item's messages are keyed by its index
     body = orjson.loads(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS))
     text = body["detail"]
+    if "index" in body:  # a plural tool's failing item
+        text = f"Item {body['index']}: {text}"
     if body.get("errors"):
         text += ": " + orjson.dumps(body["errors"]).decode()
     return CallToolResult(
@@ -62,10 +70,10 @@ def _error_result(body: dict) -> CallToolResult:
     )
 
 
-def call(app, name: str, arguments: dict | None, verified: str | None, scopes=None):
+def call(app, name: str, arguments, verified: str | None, scopes=None, origin=None):
     """Run tool `name` for the verified user, within the access token's
-    `scopes`, in the app's context. The thread's session is removed at the end,
-    in the thread that used it."""
+    `scopes`, in the app's context (`origin`: the URL the agent called). The
+    thread's session is removed at the end, in the thread that used it."""
     with app.app_context():
         try:
             spec = TOOLS.get(name)
@@ -87,7 +95,7 @@ def call(app, name: str, arguments: dict | None, verified: str | None, scopes=No
                         "for the user of its token only. Leave it out.",
                     )
                 )
-            g.user_id = verified
+            g.user_id, g.origin = verified, origin
             text, structured = spec.work(verified, arguments)
         except ToolFailure as failure:
             return _error_result(failure.body)
@@ -123,11 +131,13 @@ def build_server(app, stdio_user: str | None = None) -> Server:
         )
 
     async def on_call_tool(ctx, params) -> CallToolResult:
-        verified, scopes = stdio_user, None
+        verified, scopes, origin = stdio_user, None, None
         if verified is None:
-            verified = http_scope(ctx).get(USER_SCOPE_KEY)
-            scopes = http_scope(ctx).get(TOKEN_SCOPES_KEY)
-        work = partial(call, app, params.name, params.arguments, verified, scopes)
+            scope = http_scope(ctx)
+            verified, scopes = scope.get(USER_SCOPE_KEY), scope.get(TOKEN_SCOPES_KEY)
+            origin = scope.get(ORIGIN_KEY)
+        arguments = params.arguments
+        work = partial(call, app, params.name, arguments, verified, scopes, origin)
         return await anyio.to_thread.run_sync(work, limiter=threads)
 
     return Server(

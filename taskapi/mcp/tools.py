@@ -9,32 +9,28 @@ token's: a `user_id` argument must name that user, else nothing is read or chang
 The server that lists and calls them is server.py.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from mcp_types import ToolAnnotations
 
 from ..core.errors import error_body
-from ..core.routes import READ as READ_SCOPE
-from ..core.routes import WRITE as WRITE_SCOPE
 from ..lists import service as list_queries
-from ..lists.schemas import ListSchema
-from ..tasks import completion, listing, lookup
+from ..lists.schemas import ListCreateSchema, ListSchema
+from ..quickadd import service as quick
+from ..quickadd.schemas import QuickAddSchema
+from ..tasks import completion, listing, lookup, ordering
 from ..tasks import service as task_queries
 from ..tasks.schemas import (
+    MoveSchema,
     TaskCreateSchema,
     TaskQuerySchema,
     TaskSchema,
     TaskUpdateSchema,
 )
-from .schemas import input_schema
 
 USER_ID = {
     "type": "string",
-    "description": "Optional; if given, it must be the signed-in user's id. "
-    "Leave it out: the tools act for the user of the token.",
+    "description": "Omit.",
 }
-TASK_ID = {"type": "string", "format": "uuid", "description": "The task's id."}
+TASK_ID = {"type": "string", "format": "uuid"}
 LIST_STATUS = {
     "type": "string",
     "enum": ["all", "pending", "in_progress", "completed"],
@@ -42,13 +38,18 @@ LIST_STATUS = {
     "description": "Which tasks: all, or the ones with this status.",
 }
 
-READ = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True)
-WRITE = ToolAnnotations(readOnlyHint=False, destructiveHint=False, idempotentHint=False)
+# Every tool acts on this server's data only: openWorldHint false.
+READ = ToolAnnotations(
+    readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
+)
+WRITE = ToolAnnotations(
+    readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False
+)
 IDEMPOTENT = ToolAnnotations(
-    readOnlyHint=False, destructiveHint=False, idempotentHint=True
+    readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False
 )
 DESTRUCTIVE = ToolAnnotations(
-    readOnlyHint=False, destructiveHint=True, idempotentHint=True
+    readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=False
 )
 
 
@@ -117,6 +118,10 @@ def _completion(completed: bool, verb: str):
     return work
 
 
+complete_task = _completion(True, "Completed")
+reopen_task = _completion(False, "Reopened")
+
+
 def delete_task(user, arguments):
     task_id = _task_id(arguments)
     task_queries.soft_delete(user, task_id)
@@ -128,79 +133,21 @@ def list_lists(user, arguments):
     return f"{len(lists)} list(s)", {"lists": lists}
 
 
-@dataclass(frozen=True)
-class ToolSpec:
-    work: Callable[[str, dict], tuple[str, dict]]
-    description: str
-    annotations: ToolAnnotations
-    schema: Callable[[], dict]  # built in an app context (the converter's spec)
-    location: str = "json"  # where REST reads these arguments (for 422 bodies)
-
-    @property
-    def scope(self) -> str:
-        """What an access token needs for this tool (besides mcp)."""
-        return READ_SCOPE if self.annotations.read_only_hint else WRITE_SCOPE
+def move_task(user, arguments):
+    task_id = _task_id(arguments)
+    fields = MoveSchema().load(arguments)
+    task = _dump(ordering.move_task(user, task_id, fields, None))
+    return f"Moved task {task['id']}: {task['title']}", {"task": task}
 
 
-def _ids_only():
-    ids = {"task_id": TASK_ID, "user_id": USER_ID}
-    return input_schema(extra=ids, required=["task_id"])
+def quick_add(user, arguments):
+    loaded = QuickAddSchema().load(arguments)
+    # the app's clock, as POST /tasks/quick reads it (quick_add's default)
+    task = _dump(quick.quick_add(user, loaded["text"], loaded["timezone"]))
+    return f"Created task {task['id']}: {task['title']}", {"task": task}
 
 
-TOOLS = {
-    "add_task": ToolSpec(
-        add_task,
-        "Create a task for the signed-in user (as POST /api/tasks). Only title is "
-        "required; times are RFC 3339 (no offset means UTC).",
-        WRITE,
-        lambda: input_schema(TaskCreateSchema(), {"user_id": USER_ID}),
-    ),
-    "list_tasks": ToolSpec(
-        list_tasks,
-        "List the signed-in user's tasks, filtered, sorted and paged (as GET "
-        "/api/tasks). Answers {tasks, total}.",
-        READ,
-        lambda: input_schema(
-            TaskQuerySchema(), {"status": LIST_STATUS, "user_id": USER_ID}
-        ),
-        location="query",
-    ),
-    "get_task": ToolSpec(
-        get_task, "One task of the signed-in user, by id.", READ, _ids_only
-    ),
-    "update_task": ToolSpec(
-        update_task,
-        "Change the fields given of a task (as PATCH /api/tasks/<id>); a field "
-        "sent as null is cleared, one left out is kept.",
-        IDEMPOTENT,
-        lambda: input_schema(
-            TaskUpdateSchema(),
-            {"task_id": TASK_ID, "user_id": USER_ID},
-            required=["task_id"],
-        ),
-    ),
-    "complete_task": ToolSpec(
-        _completion(True, "Completed"),
-        "Mark a task completed (a recurring task creates its next occurrence).",
-        IDEMPOTENT,
-        _ids_only,
-    ),
-    "reopen_task": ToolSpec(
-        _completion(False, "Reopened"),
-        "Reopen a completed task: it becomes pending.",
-        IDEMPOTENT,
-        _ids_only,
-    ),
-    "delete_task": ToolSpec(
-        delete_task,
-        "Delete a task and its subtasks (as DELETE /api/tasks/<id>).",
-        DESTRUCTIVE,
-        _ids_only,
-    ),
-    "list_lists": ToolSpec(
-        list_lists,
-        "The signed-in user's lists, oldest first (as GET /api/lists).",
-        READ,
-        lambda: input_schema(extra={"user_id": USER_ID}),
-    ),
-}
+def add_list(user, arguments):
+    made = list_queries.create_list(user, ListCreateSchema().load(arguments))
+    found = ListSchema().dump(made)
+    return f"Created list {found['id']}: {found['name']}", {"list": found}

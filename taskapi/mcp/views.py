@@ -20,7 +20,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from ..core.errors import error_body, error_response
 from ..core.jsonio import request_body
 from ..core.routes import MCP, needs_scope
-from .server import TOKEN_SCOPES_KEY, USER_SCOPE_KEY, build_server
+from .server import ORIGIN_KEY, TOKEN_SCOPES_KEY, USER_SCOPE_KEY, build_server
 
 EXTENSION = "taskapi.mcp"
 
@@ -113,6 +113,7 @@ def _scope(body: bytes) -> dict:
         "client": (request.remote_addr or "", 0),
         USER_SCOPE_KEY: g.user_id,
         TOKEN_SCOPES_KEY: g.get("token_scopes"),
+        ORIGIN_KEY: request.host_url,
     }
 
 

@@ -21,6 +21,9 @@ from tests.web.test_security_headers import assert_security_headers
 TOOLS = {
     "add_task", "list_tasks", "get_task", "update_task", "complete_task",
     "reopen_task", "delete_task", "list_lists",
+    # the second round's
+    "find_tasks", "add_tasks", "update_tasks", "complete_tasks", "delete_tasks",
+    "move_task", "quick_add", "add_list", "search", "fetch",
 }  # fmt: skip
 
 
@@ -43,8 +46,8 @@ class Agent:
 
         return asyncio.run(go())
 
-    def call(self, name, **arguments):
-        return self.run(lambda session: session.call_tool(name, arguments))
+    def call(self, tool, /, **arguments):
+        return self.run(lambda session: session.call_tool(tool, arguments))
 
 
 def error_text(result) -> str:
@@ -314,7 +317,10 @@ def test_the_tools_input_schemas_are_the_rest_schemas(client):
         "task_id",
         "user_id",
     }
-    assert props["list_tasks"] == _loadable(TaskQuerySchema()) | {"user_id"}
+    # list_tasks names its paging; it takes find_tasks's filters, named there
+    assert props["list_tasks"] == {"status", "page", "per_page", "user_id"}
+    find = _loadable(TaskQuerySchema()) - {"page", "per_page", "search"}
+    assert props["find_tasks"] == find | {"limit", "cursor"}
     assert {"recurrence", "reminders"} <= props["add_task"]
     assert schema["update_task"]["required"] == ["task_id"]
     assert schema["add_task"]["additionalProperties"] is False
@@ -325,6 +331,7 @@ def test_the_tools_input_schemas_are_the_rest_schemas(client):
     assert add["due_date"] == {"type": ["string", "null"], "format": "date-time"}
     assert "$ref" not in json.dumps(schema) and "nullable" not in json.dumps(schema)
     assert schema["list_tasks"]["properties"]["per_page"]["maximum"] == 100
+    assert schema["add_task"]["properties"]["title"]["maxLength"] == 200
 
 
 def test_mcp_is_served_on_any_host_with_the_api_headers(client):

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 from werkzeug.datastructures import Headers
 
 from taskapi.core.db import get_engine
-from tests.mcp.test_mcp import Agent, agent_for
+from tests.mcp.test_mcp import TOOLS, Agent, agent_for
 from tests.support.responses import assert_error
 from tests.support.servers import LiveResponse, LiveServer, gunicorn, wait_until
 from tests.support.users import bearer, make_token, new_user_id
@@ -135,7 +135,7 @@ def test_a_body_within_the_limit_is_served(small_server):
         small_server, "POST", "/mcp", body=body, headers={**token, **JSON_RPC}
     )
     assert answer.status_code == 200, answer.data[:300]
-    assert len(answer.get_json()["result"]["tools"]) == 8
+    assert len(answer.get_json()["result"]["tools"]) == len(TOOLS)
 
 
 @pytest.fixture(scope="module")

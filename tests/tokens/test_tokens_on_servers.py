@@ -176,9 +176,9 @@ def test_an_agent_with_an_access_token_sees_only_the_tools_its_scopes_allow(serv
         return sorted(tool.name for tool in (await session.list_tools()).tools)
 
     assert agent(live.url, reader, tool_names) == [
-        "get_task", "list_lists", "list_tasks"
+        "fetch", "find_tasks", "get_task", "list_lists", "list_tasks", "search"
     ]  # fmt: skip
-    assert len(agent(live.url, writer, tool_names)) == 8
+    assert len(agent(live.url, writer, tool_names)) == 18
     assert agent(live.url, bare, tool_names) == []
 
     async def add_and_list(session):
