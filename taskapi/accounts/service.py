@@ -1,12 +1,19 @@
 """Erasing a user for good (DELETE /account, `flask purge-user`): one
 transaction that removes everything the user owns and clears their id from
-what stays with others (decision 0028)."""
+what stays with others (decision 0028).
 
-from sqlalchemy import Text, cast, delete, or_, select, update
+What others saw of the user goes the way a deleted list or a member who leaves
+goes, so that their change feeds and webhooks report it as for those: a list
+that had members is deleted for them, its rows kept as emptied tombstones under
+a placeholder owner until purge-deleted removes them; a membership elsewhere
+ends, its row kept likewise. Nothing kept names the user."""
+
+import uuid
+
+from sqlalchemy import Text, cast, delete, exists, func, or_, select, update
 
 from ..calendars.models import CalendarFeed
 from ..changes.models import TaskDeparture
-from ..changes.service import record_purge
 from ..core.columns import utcnow
 from ..core.db import Session, begin_transaction, dialect_name
 from ..core.memberships import MEMBERS, Membership
@@ -20,47 +27,91 @@ from ..webhooks.models import Webhook, WebhookDelivery, WebhookEvent
 
 # The columns of tasks others keep that may name the erased user: cleared.
 NAMING_COLUMNS = ("created_by", "assignee_id", "changed_by")
+PLACEHOLDER_PREFIX = "erased:"
 
 
 def erase_user(user_id: str) -> None:
-    """Remove the user's tasks, lists (for their members too), memberships,
-    invitations, tokens, calendar feeds, webhooks with their events and
-    deliveries, reminders and idempotency keys; clear their id from the tasks
-    and pending events that stay with other users. One transaction, exempt
-    from the statement timeout (a user may own 100,000 tasks)."""
+    """Remove the user's tasks, lists (deleted for their members too),
+    memberships, invitations, tokens, calendar feeds, webhooks with their
+    events and deliveries, reminders and idempotency keys; clear their id from
+    the tasks and pending events that stay with other users. One transaction,
+    exempt from the statement timeout (a user may own 100,000 tasks)."""
     begin_transaction()
     lift_statement_timeout(Session.connection())
     now = utcnow()
-    their_tasks = select(TASKS.id).where(TASKS.user_id == user_id)
-    their_lists = select(LISTS.id).where(LISTS.user_id == user_id)
-    # Written first, these rows carry this transaction's change number: raising
-    # the purge mark to it makes every older cursor answer 410, so the members
-    # of the user's lists (and the owners of lists they were in) resynchronise
-    # without them.
-    Session.execute(
-        update(TaskList.__table__)
-        .where(LISTS.user_id == user_id)
-        .values(version=LISTS.version + 1)
-    )
-    Session.execute(
-        update(Membership.__table__)
-        .where(or_(MEMBERS.user_id == user_id, MEMBERS.list_id.in_(their_lists)))
-        .values(left_at=now)
-    )
-    record_purge(
-        their_tasks,
-        their_lists,
-        select(MEMBERS.change_xid).where(
-            or_(MEMBERS.user_id == user_id, MEMBERS.list_id.in_(their_lists))
-        ),
-    )
-    _remove_owned(user_id, their_tasks, their_lists)
+    # one placeholder per erasure: no two erased users' tombstones meet
+    placeholder = f"{PLACEHOLDER_PREFIX}{uuid.uuid4().hex}"
+    _leave_behind_tombstones(user_id, placeholder, now)
+    _remove_owned(user_id)
     _clear_from_others(user_id, now)
     Session.commit()
 
 
-def _remove_owned(user_id: str, their_tasks, their_lists) -> None:
-    """Children first: SQLite does not cascade."""
+def _shared_lists(user_id: str):
+    """The user's lists that have (or had) members."""
+    had_members = exists().where(MEMBERS.list_id == LISTS.id)
+    return select(LISTS.id).where(LISTS.user_id == user_id, had_members)
+
+
+def _leave_behind_tombstones(user_id: str, placeholder: str, now) -> None:
+    """The user's shared lists and their tasks deleted, emptied and handed to
+    the placeholder (the members' feeds and webhooks report them deleted, as
+    for a deleted list); the user's memberships elsewhere ended likewise."""
+    shared = _shared_lists(user_id).scalar_subquery()
+    Session.execute(
+        delete(Invitation).where(Invitation.list_id.in_(_shared_lists(user_id)))
+    )
+    Session.execute(
+        delete(Reminder).where(
+            Reminder.task_id.in_(
+                select(TASKS.id).where(
+                    TASKS.user_id == user_id, TASKS.list_id.in_(shared)
+                )
+            )
+        )
+    )
+    Session.execute(
+        update(Task.__table__)
+        .where(TASKS.user_id == user_id, TASKS.list_id.in_(shared))
+        .values(
+            user_id=placeholder,
+            deleted_at=func.coalesce(TASKS.deleted_at, now),
+            title="",
+            description=None,
+            tags=[],
+            due_date=None,
+            recurrence=None,
+            reminders=[],
+            created_by=None,
+            assignee_id=None,
+            changed_by=None,
+            version=TASKS.version + 1,
+            updated_at=now,
+        )
+    )
+    Session.execute(
+        update(TaskList.__table__)
+        .where(LISTS.id.in_(_shared_lists(user_id)))
+        .values(
+            user_id=placeholder,
+            name="",
+            name_key="",
+            deleted_at=func.coalesce(LISTS.deleted_at, now),
+            version=LISTS.version + 1,
+            updated_at=now,
+        )
+    )
+    Session.execute(
+        update(Membership.__table__)
+        .where(MEMBERS.user_id == user_id)
+        .values(user_id=placeholder, left_at=func.coalesce(MEMBERS.left_at, now))
+    )
+
+
+def _remove_owned(user_id: str) -> None:
+    """Everything else of the user's, children first: SQLite does not cascade."""
+    their_tasks = select(TASKS.id).where(TASKS.user_id == user_id)
+    their_lists = select(LISTS.id).where(LISTS.user_id == user_id)
     their_webhooks = select(Webhook.id).where(Webhook.user_id == user_id)
     removals = [
         delete(Reminder).where(
@@ -78,24 +129,21 @@ def _remove_owned(user_id: str, their_tasks, their_lists) -> None:
         delete(Invitation).where(
             or_(Invitation.created_by == user_id, Invitation.list_id.in_(their_lists))
         ),
-        delete(Membership).where(
-            or_(Membership.user_id == user_id, Membership.list_id.in_(their_lists))
-        ),
         delete(CalendarFeed).where(
             or_(CalendarFeed.user_id == user_id, CalendarFeed.list_id.in_(their_lists))
         ),
         delete(AccessToken).where(AccessToken.user_id == user_id),
         delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id),
-        # subtasks before parents: one statement checks its foreign keys at its end
+        # subtasks and parents in one statement: its foreign keys are checked at its end
         delete(Task).where(Task.user_id == user_id),
-        delete(TaskList).where(TaskList.user_id == user_id),
     ]
+    if dialect_name() == "postgresql":  # the count triggers' rows
+        removals.append(
+            delete(ListTaskCount).where(ListTaskCount.list_id.in_(their_lists))
+        )
+    removals.append(delete(TaskList).where(TaskList.user_id == user_id))
     if dialect_name() == "postgresql":
-        # the count triggers wrote these rows as the tasks went
-        removals += [
-            delete(TaskCount).where(TaskCount.user_id == user_id),
-            delete(ListTaskCount).where(ListTaskCount.list_id.in_(their_lists)),
-        ]
+        removals.append(delete(TaskCount).where(TaskCount.user_id == user_id))
     for statement in removals:
         Session.execute(statement)
 
@@ -106,7 +154,7 @@ def _clear_from_others(user_id: str, now) -> None:
     waiting for the owners' webhooks."""
     for name in NAMING_COLUMNS:
         values = {name: None}
-        if name == "assignee_id":  # a visible change: members sync it
+        if name == "assignee_id":  # a visible change, as when a member leaves
             values |= {"version": TASKS.version + 1, "updated_at": now}
         Session.execute(
             update(Task.__table__).where(TASKS[name] == user_id).values(values)

@@ -174,16 +174,13 @@ def _raise_purge_mark(highest: int) -> None:
     )
 
 
-def record_purge(task_ids, list_ids, *change_numbers) -> None:
-    """Before purge-deleted (or an account's erasure) removes rows for good:
-    remember their highest change number (and the highest of each further
-    select of change numbers), so that a cursor which has not seen them
-    answers 410."""
+def record_purge(task_ids, list_ids) -> None:
+    """Before purge-deleted removes rows for good: remember their highest change
+    number, so that a cursor which has not seen them answers 410."""
     _raise_purge_mark(
         _highest(
             select(Task.change_xid).where(Task.id.in_(task_ids)),
             select(TaskList.change_xid).where(TaskList.id.in_(list_ids)),
-            *change_numbers,
         )
     )
 

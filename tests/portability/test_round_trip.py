@@ -54,7 +54,8 @@ def test_export_import_export_gives_the_same_document(alice, bob, users_on):
 def test_the_export_is_an_attachment_and_holds_webhooks_without_secrets(alice):
     alice.create(title="One")
     hook = alice.post(
-        "/webhooks", json={"url": "https://example.com/hook", "events": ["task.created"]}
+        "/webhooks",
+        json={"url": "https://example.com/hook", "events": ["task.created"]},
     )
     assert hook.status_code == 201, hook.get_json()
     response = alice.get("/export")

@@ -37,12 +37,14 @@ def comparable(document: dict) -> dict:
         for name in IDS:
             value = kept.get(name)
             if name == "series_id" and value is not None and value not in places:
-                value = places[value] = series.setdefault(value, f"series {len(series)}")
+                value = places[value] = series.setdefault(
+                    value, f"series {len(series)}"
+                )
             kept[name] = places.get(value, value)
         if kept.get("assignee_id") is not None:
-            kept["assignee_id"] = "the user" if entry["assignee_id"] == document[
-                "user_id"
-            ] else "someone"
+            kept["assignee_id"] = (
+                "the user" if entry["assignee_id"] == document["user_id"] else "someone"
+            )
         kept["reminders"] = [
             {k: v for k, v in r.items() if k != "remind_at"}
             for r in entry.get("reminders", [])
