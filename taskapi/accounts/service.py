@@ -17,6 +17,7 @@ from ..changes.models import TaskDeparture
 from ..core.columns import utcnow
 from ..core.db import Session, begin_transaction, dialect_name
 from ..core.memberships import MEMBERS, Membership
+from ..core.scope import of_user
 from ..core.timeouts import lift_statement_timeout
 from ..lists.models import LISTS, TaskList
 from ..reminders.models import Reminder
@@ -50,7 +51,7 @@ def erase_user(user_id: str) -> None:
 def _shared_lists(user_id: str):
     """The user's lists that have (or had) members."""
     had_members = exists().where(MEMBERS.list_id == LISTS.id)
-    return select(LISTS.id).where(LISTS.user_id == user_id, had_members)
+    return select(LISTS.id).where(*of_user(user_id, LISTS), had_members)
 
 
 def _leave_behind_tombstones(user_id: str, placeholder: str, now) -> None:
@@ -65,14 +66,14 @@ def _leave_behind_tombstones(user_id: str, placeholder: str, now) -> None:
         delete(Reminder).where(
             Reminder.task_id.in_(
                 select(TASKS.id).where(
-                    TASKS.user_id == user_id, TASKS.list_id.in_(shared)
+                    *of_user(user_id, TASKS), TASKS.list_id.in_(shared)
                 )
             )
         )
     )
     Session.execute(
         update(Task.__table__)
-        .where(TASKS.user_id == user_id, TASKS.list_id.in_(shared))
+        .where(*of_user(user_id, TASKS), TASKS.list_id.in_(shared))
         .values(
             user_id=placeholder,
             deleted_at=func.coalesce(TASKS.deleted_at, now),
@@ -103,23 +104,23 @@ def _leave_behind_tombstones(user_id: str, placeholder: str, now) -> None:
     )
     Session.execute(
         update(Membership.__table__)
-        .where(MEMBERS.user_id == user_id)
+        .where(*of_user(user_id, MEMBERS))
         .values(user_id=placeholder, left_at=func.coalesce(MEMBERS.left_at, now))
     )
 
 
 def _remove_owned(user_id: str) -> None:
     """Everything else of the user's, children first: SQLite does not cascade."""
-    their_tasks = select(TASKS.id).where(TASKS.user_id == user_id)
-    their_lists = select(LISTS.id).where(LISTS.user_id == user_id)
-    their_webhooks = select(Webhook.id).where(Webhook.user_id == user_id)
+    their_tasks = select(TASKS.id).where(*of_user(user_id, TASKS))
+    their_lists = select(LISTS.id).where(*of_user(user_id, LISTS))
+    their_webhooks = select(Webhook.id).where(*of_user(user_id, Webhook))
     removals = [
         delete(Reminder).where(
-            or_(Reminder.user_id == user_id, Reminder.task_id.in_(their_tasks))
+            or_(*of_user(user_id, Reminder), Reminder.task_id.in_(their_tasks))
         ),
         delete(WebhookEvent).where(WebhookEvent.webhook_id.in_(their_webhooks)),
         delete(WebhookDelivery).where(WebhookDelivery.webhook_id.in_(their_webhooks)),
-        delete(Webhook).where(Webhook.user_id == user_id),
+        delete(Webhook).where(*of_user(user_id, Webhook)),
         delete(TaskDeparture).where(
             or_(
                 TaskDeparture.list_id.in_(their_lists),
@@ -130,20 +131,20 @@ def _remove_owned(user_id: str) -> None:
             or_(Invitation.created_by == user_id, Invitation.list_id.in_(their_lists))
         ),
         delete(CalendarFeed).where(
-            or_(CalendarFeed.user_id == user_id, CalendarFeed.list_id.in_(their_lists))
+            or_(*of_user(user_id, CalendarFeed), CalendarFeed.list_id.in_(their_lists))
         ),
-        delete(AccessToken).where(AccessToken.user_id == user_id),
-        delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id),
+        delete(AccessToken).where(*of_user(user_id, AccessToken)),
+        delete(IdempotencyKey).where(*of_user(user_id, IdempotencyKey)),
         # subtasks and parents in one statement: its foreign keys are checked at its end
-        delete(Task).where(Task.user_id == user_id),
+        delete(Task).where(*of_user(user_id, Task)),
     ]
     if dialect_name() == "postgresql":  # the count triggers' rows
         removals.append(
             delete(ListTaskCount).where(ListTaskCount.list_id.in_(their_lists))
         )
-    removals.append(delete(TaskList).where(TaskList.user_id == user_id))
+    removals.append(delete(TaskList).where(*of_user(user_id, TaskList)))
     if dialect_name() == "postgresql":
-        removals.append(delete(TaskCount).where(TaskCount.user_id == user_id))
+        removals.append(delete(TaskCount).where(*of_user(user_id, TaskCount)))
     for statement in removals:
         Session.execute(statement)
 

@@ -52,8 +52,12 @@ def a_full_account(alice, bob, carol):
     bob.create(title="Bob's part", parent_id=parent["id"])
     invite(alice, family["id"])
     theirs = shared_list(carol, "Carol's", members=[alice])
-    hers = alice.create(title="Alice made it", list_id=theirs["id"],
-                        due_date="2026-12-01T09:00:00Z", reminders=[{"before": "PT1H"}])  # fmt: skip
+    hers = alice.create(
+        title="Alice made it",
+        list_id=theirs["id"],
+        due_date="2026-12-01T09:00:00Z",
+        reminders=[{"before": "PT1H"}],
+    )
     carols = carol.create(title="Carol's", list_id=theirs["id"], assignee_id=alice.id)
     assert (
         alice.patch(f"/tasks/{carols['id']}", json={"priority": "high"}).status_code

@@ -85,7 +85,8 @@ def test_the_same_idempotency_key_imports_once(alice):
             {"version": ["Must be equal to 1."]},
         ),
         (
-            document({"id": "a", "title": "A"}, {"id": "b", "title": "B", "parent_id": "x"}),
+            document({"id": "a", "title": "A"}, {"id": "b", "title": "B",
+                                                   "parent_id": "x"}),
             {"tasks": {"1": {"parent_id": ["No task of the document has this id."]}}},
         ),
         (
@@ -93,7 +94,8 @@ def test_the_same_idempotency_key_imports_once(alice):
             {"tasks": {"0": {"list_id": ["No list of the document has this id."]}}},
         ),
         (
-            document(*({"id": str(i), "title": "ok"} for i in range(3)), {"id": "3", "title": ""}),
+            document(*({"id": str(i), "title": "ok"} for i in range(3)),
+                     {"id": "3", "title": ""}),
             {"tasks": {"3": {"title": ["Length must be between 1 and 200."]}}},
         ),
         (

@@ -2,7 +2,11 @@
 out again: the same document, up to ids and timestamps."""
 
 import json
+from pathlib import Path
 
+from jsonschema import Draft202012Validator
+
+import taskapi.portability
 from tests.support.portability import comparable, export, import_document
 from tests.support.sharing import shared_list
 
@@ -76,3 +80,20 @@ def test_a_members_tasks_are_not_in_their_export_but_the_owners(alice, bob):
     assert [t["title"] for t in export(bob)["tasks"]] == ["In bob's inbox"]
     assert [t["title"] for t in export(alice)["tasks"]] == ["In alice's list"]
     assert export(bob)["lists"] == []
+
+
+SCHEMA = Path(taskapi.portability.__file__).parent / "export.schema.json"
+
+
+def test_a_real_export_follows_the_shipped_json_schema(alice, bob):
+    a_full_account(alice, bob)
+    alice.post("/webhooks", json={"url": "https://example.com/hook"})
+    schema = json.loads(SCHEMA.read_text())
+    validator = Draft202012Validator(
+        schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+    document = export(alice)
+    assert list(validator.iter_errors(document)) == []
+    # and the schema is one that can fail: a task's field out of its rules
+    document["tasks"][0]["priority"] = "someday"
+    assert not validator.is_valid(document)
