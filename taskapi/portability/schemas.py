@@ -91,9 +91,18 @@ def load_list(entry) -> dict:
     """A list of the document: its id in it, and a name as POST /lists takes."""
     ids, named = _loaded_together(
         entry,
-        [(_EntrySchema(), entry), (ListCreateSchema(), {"name": _get(entry, "name")})],
+        [(_ENTRY, entry), (_LIST, {"name": _get(entry, "name")})],
     )
     return {**ids, **named}
+
+
+# Loading is stateless: one instance of each serves every entry.
+_ENTRY, _LIST, _TASK_ENTRY, _TASK = (
+    _EntrySchema(),
+    ListCreateSchema(),
+    TaskEntrySchema(),
+    TaskCreateSchema(),
+)
 
 
 def _get(entry, name):
@@ -126,6 +135,6 @@ def load_task(entry) -> tuple[dict, dict]:
     a ValidationError holds every field that failed, of both."""
     entry_fields, created = _loaded_together(
         entry,
-        [(TaskEntrySchema(), entry), (TaskCreateSchema(), _as_created(entry))],
+        [(_TASK_ENTRY, entry), (_TASK, _as_created(entry))],
     )
     return entry_fields, created
