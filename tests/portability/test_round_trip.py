@@ -6,7 +6,7 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
-import taskapi.portability
+import taskapi.portability.service
 from tests.support.portability import comparable, export, import_document
 from tests.support.sharing import shared_list
 
@@ -82,7 +82,7 @@ def test_a_members_tasks_are_not_in_their_export_but_the_owners(alice, bob):
     assert export(bob)["lists"] == []
 
 
-SCHEMA = Path(taskapi.portability.__file__).parent / "export.schema.json"
+SCHEMA = Path(taskapi.portability.service.__file__).parent / "export.schema.json"
 
 
 def test_a_real_export_follows_the_shipped_json_schema(alice, bob):
@@ -97,3 +97,13 @@ def test_a_real_export_follows_the_shipped_json_schema(alice, bob):
     # and the schema is one that can fail: a task's field out of its rules
     document["tasks"][0]["priority"] = "someday"
     assert not validator.is_valid(document)
+
+
+def test_an_export_across_many_pages_holds_every_task_once(alice, monkeypatch):
+    monkeypatch.setattr(taskapi.portability.service, "PAGE_SIZE", 3)
+    titles = [f"Task {n}" for n in range(10)]
+    for title in titles:
+        alice.create(title=title)
+    response = alice.get("/export")
+    assert response.is_streamed
+    assert [t["title"] for t in json.loads(response.data)["tasks"]] == titles
