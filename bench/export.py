@@ -16,11 +16,11 @@ the first 10,000 tasks of the export (its limit) into another user's account.
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
 
+from calendar_feeds import drain, peak_kib
 from in_process import app_on_fresh_database, median_ms
 from werkzeug.test import EnvironBuilder
 
@@ -29,20 +29,6 @@ from tests.support.bulk import add_tasks, run_unbounded
 from tests.support.users import make_token
 
 USER, IMPORTER = "bench-export", "bench-import"
-
-
-def drain(app, environ) -> tuple[int, int]:
-    """Read a streamed answer piece by piece, keeping none: (bytes, pieces)."""
-    status, size, pieces = [], 0, 0
-    for piece in app(environ, lambda s, h: status.append(s)):
-        size += len(piece)
-        pieces += 1
-    assert status[0][0] == "2", status
-    return size, pieces
-
-
-def peak_kib() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def headers(user: str) -> dict:
@@ -68,13 +54,12 @@ def one_size(tasks: int, repeat: int) -> dict:
 
         export()  # warm: the first request imports and compiles
         before = peak_kib()
-        size, pieces = export()
+        size, _events = export()
         export()
         grown = peak_kib() - before
         result = {
             "tasks": tasks,
             "document_bytes": size,
-            "pieces": pieces,
             "peak_rss_growth_kib": grown,
             "export_ms": median_ms(export, repeat),
         }

@@ -3,9 +3,10 @@ pages (one statement each, no transaction held between them), their webhooks."""
 
 from collections.abc import Iterator
 
-from sqlalchemy import case, exists, select, tuple_
+from sqlalchemy import case, exists, select
 
 from ..core.db import Session
+from ..core.pagination import keyset_pages
 from ..core.scope import of_user, owned
 from ..lists.models import LISTS
 from ..tasks.models import TASKS, Task, task_columns
@@ -53,18 +54,6 @@ def webhooks(user_id: str) -> list:
 
 def task_pages(user_id: str) -> Iterator[list]:
     """The live tasks of the user's places in (created_at, id) order, a page
-    of PAGE_SIZE at a time from where the last ended."""
-    columns = _columns()
-    after = None
-    while True:
-        statement = select(*columns).where(*owned(user_id, TASKS))
-        if after is not None:
-            statement = statement.where(tuple_(TASKS.created_at, TASKS.id) > after)
-        page = Session.execute(
-            statement.order_by(TASKS.created_at, TASKS.id).limit(PAGE_SIZE)
-        ).all()
-        Session.commit()  # ends the read: no transaction held between pages
-        yield page
-        if len(page) < PAGE_SIZE:
-            return
-        after = (page[-1].created_at, page[-1].id)
+    of PAGE_SIZE at a time."""
+    statement = select(*_columns()).where(*owned(user_id, TASKS))
+    return keyset_pages(statement, (TASKS.created_at, TASKS.id), PAGE_SIZE)
