@@ -10,7 +10,7 @@ ends, its row kept likewise. Nothing kept names the user."""
 
 import uuid
 
-from sqlalchemy import Text, cast, delete, exists, func, or_, select, update
+from sqlalchemy import Text, cast, delete, func, or_, select, update
 
 from ..calendars.models import CalendarFeed
 from ..changes.models import TaskDeparture
@@ -20,6 +20,7 @@ from ..core.memberships import MEMBERS, Membership
 from ..core.scope import of_user
 from ..core.timeouts import lift_statement_timeout
 from ..lists.models import LISTS, TaskList
+from ..lists.service import sharing_lock
 from ..reminders.models import Reminder
 from ..sharing.models import Invitation
 from ..tasks.models import TASKS, IdempotencyKey, ListTaskCount, Task, TaskCount
@@ -48,32 +49,36 @@ def erase_user(user_id: str) -> None:
     Session.commit()
 
 
-def _shared_lists(user_id: str):
-    """The user's lists that have (or had) members."""
-    had_members = exists().where(MEMBERS.list_id == LISTS.id)
-    return select(LISTS.id).where(*of_user(user_id, LISTS), had_members)
+def _shared_lists(user_id: str) -> list:
+    """The user's lists that have (or had) members, each held as delete_list
+    holds it: its row against new tasks (FOR NO KEY UPDATE waits for the
+    creates holding it FOR SHARE), its sharing lock against a member joining."""
+    lists = Session.scalars(
+        select(LISTS.id)
+        .where(*of_user(user_id, LISTS))
+        .order_by(LISTS.id)
+        .with_for_update(key_share=True)
+    ).all()
+    for list_id in lists:
+        sharing_lock(list_id)
+    return Session.scalars(
+        select(MEMBERS.list_id).where(MEMBERS.list_id.in_(lists)).distinct()
+    ).all()
 
 
 def _leave_behind_tombstones(user_id: str, placeholder: str, now) -> None:
     """The user's shared lists and their tasks deleted, emptied and handed to
     the placeholder (the members' feeds and webhooks report them deleted, as
     for a deleted list); the user's memberships elsewhere ended likewise."""
-    shared = _shared_lists(user_id).scalar_subquery()
+    shared = _shared_lists(user_id)
+    Session.execute(delete(Invitation).where(Invitation.list_id.in_(shared)))
+    in_shared = (*of_user(user_id, TASKS), TASKS.list_id.in_(shared))
     Session.execute(
-        delete(Invitation).where(Invitation.list_id.in_(_shared_lists(user_id)))
-    )
-    Session.execute(
-        delete(Reminder).where(
-            Reminder.task_id.in_(
-                select(TASKS.id).where(
-                    *of_user(user_id, TASKS), TASKS.list_id.in_(shared)
-                )
-            )
-        )
+        delete(Reminder).where(Reminder.task_id.in_(select(TASKS.id).where(*in_shared)))
     )
     Session.execute(
         update(Task.__table__)
-        .where(*of_user(user_id, TASKS), TASKS.list_id.in_(shared))
+        .where(*in_shared)
         .values(
             user_id=placeholder,
             deleted_at=func.coalesce(TASKS.deleted_at, now),
@@ -92,7 +97,7 @@ def _leave_behind_tombstones(user_id: str, placeholder: str, now) -> None:
     )
     Session.execute(
         update(TaskList.__table__)
-        .where(LISTS.id.in_(_shared_lists(user_id)))
+        .where(LISTS.id.in_(shared))
         .values(
             user_id=placeholder,
             name="",

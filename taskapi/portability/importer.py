@@ -9,7 +9,8 @@ import orjson
 from fractional_indexing import generate_n_keys_between, validate_order_key
 from marshmallow import ValidationError
 from sqlalchemy import func, insert, select
-from werkzeug.exceptions import HTTPException, UnprocessableEntity
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import Conflict, HTTPException, UnprocessableEntity
 
 from ..core.columns import utcnow
 from ..core.db import Session, begin_transaction, refuse_past_limit
@@ -266,9 +267,12 @@ def write(user_id: str, planned: Plan) -> dict:
             MAX_LISTS + 1,
             f"At most {MAX_LISTS} lists per user: this import would pass it.",
         )
-        Session.execute(
-            insert(TaskList.__table__), _list_rows(user_id, planned.lists, now)
-        )
+        try:
+            Session.execute(
+                insert(TaskList.__table__), _list_rows(user_id, planned.lists, now)
+            )
+        except IntegrityError:  # a list renamed to one of these names meanwhile
+            raise Conflict("A list name was taken meanwhile; retry.") from None
     rows = _positions(user_id, planned.tasks)
     reminders = {row["id"]: row["reminders"] for row in rows if row["reminders"]}
     # parents first: a subtask's foreign key names a row already there
