@@ -5,6 +5,9 @@ import json
 
 import pytest
 
+from taskapi.core.db import get_engine
+from taskapi.core.errors import MAX_LIVE_TASKS
+from tests.support.bulk import add_tasks, remove_tasks
 from tests.support.portability import export, import_document
 from tests.support.responses import assert_error
 from tests.support.tokens import create_access_token, with_access_token
@@ -161,3 +164,18 @@ def test_import_takes_the_write_scope_and_export_the_read_scope(alice):
         alice, create_access_token(alice, ["tasks:write"])["token"]
     )
     assert writer.post("/import", json=document()).status_code == 200
+
+
+def test_an_import_past_the_users_100000_live_tasks_is_409_and_creates_nothing(
+    app, alice
+):
+    engine = get_engine(app)
+    add_tasks(engine, alice.id, MAX_LIVE_TASKS - 1)
+    try:
+        body = document({"id": "a", "title": "Fits"}, {"id": "b", "title": "Does not"})
+        refused = assert_error(alice.post("/import", json=body), 409)
+        assert "100,000" in refused["detail"]
+        listed = alice.get("/tasks?per_page=1")
+        assert listed.headers["X-Total-Count"] == str(MAX_LIVE_TASKS - 1)
+    finally:
+        remove_tasks(engine, alice.id)
