@@ -12,7 +12,7 @@ from ..core.jsonio import body_limit, is_json_media_type, request_body
 from ..core.routes import READ, WRITE, UserBlueprint, needs_scope
 from ..tasks.idempotency import Replay
 from ..tasks.schemas import IdempotencyKeySchema
-from . import document, importer, vtodo
+from . import document, importer, plan, vtodo
 from . import service as export
 from .schemas import ImportedSchema
 
@@ -102,5 +102,5 @@ def _document(body: bytes) -> tuple[dict, list | None]:
     except orjson.JSONDecodeError:
         raise BadRequest("The request body is not valid JSON.") from None
     if not isinstance(found, dict):
-        raise importer.refused({"_schema": ["An export document is a JSON object."]})
+        raise plan.refused({"_schema": ["An export document is a JSON object."]})
     return found, None
