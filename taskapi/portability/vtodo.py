@@ -42,8 +42,24 @@ def _instant(value) -> str | None:
     return None
 
 
+def _first(component, name):
+    """A property's value; the first, when a client wrote it more than once."""
+    value = component.get(name)
+    return value[0] if isinstance(value, list) else value
+
+
+def _text(component, name) -> str:
+    value = _first(component, name)
+    return "" if value is None else str(value).strip()
+
+
+def _date(component, name):
+    """A date or date-time property's value (None if absent)."""
+    return getattr(_first(component, name), "dt", None)
+
+
 def _zone(component) -> str:
-    due = component.get("DUE")
+    due = _first(component, "DUE")
     tzid = due.params.get("TZID") if due is not None else None
     return str(tzid) if tzid else "UTC"
 
@@ -53,48 +69,43 @@ def _tags(component) -> list[str]:
     if found is None:
         return []
     groups = found if isinstance(found, list) else [found]
-    return [str(tag) for group in groups for tag in group.cats]
+    tags = (str(tag).strip() for group in groups for tag in group.cats)
+    return [tag for tag in tags if tag]
 
 
 def _parent(component) -> str | None:
     related = component.get("RELATED-TO")
     for link in related if isinstance(related, list) else [related]:
-        if link is not None and link.params.get("RELTYPE", "PARENT") == "PARENT":
-            return str(link)
+        if link is None or not str(link).strip():
+            continue
+        if str(link.params.get("RELTYPE", "PARENT")).upper() == "PARENT":
+            return str(link).strip()
     return None
-
-
-def _decoded(component, name):
-    try:
-        return component.decoded(name)
-    except (KeyError, ValueError):
-        return None
 
 
 def entry(component, index: int) -> dict:
     """A VTODO as a task entry of the document."""
     task = {
-        "id": str(component.get("UID") or f"#{index}"),
-        "title": str(component.get("SUMMARY", "")).strip(),
-        "priority": priority(component.get("PRIORITY")),
+        "id": _text(component, "UID") or f"#{index}",
+        "title": _text(component, "SUMMARY"),
+        "priority": priority(_first(component, "PRIORITY")),
         "tags": _tags(component),
         "parent_id": _parent(component),
     }
-    if component.get("DESCRIPTION"):
-        task["description"] = str(component.get("DESCRIPTION"))
-    due = _instant(_decoded(component, "DUE"))
+    if _text(component, "DESCRIPTION"):
+        task["description"] = str(_first(component, "DESCRIPTION"))
+    due = _instant(_date(component, "DUE"))
     if due is not None:
         task["due_date"] = due
-    status = STATUSES.get(str(component.get("STATUS", "")).upper())
+    status = STATUSES.get(_text(component, "STATUS").upper())
     if status is None and component.get("COMPLETED") is not None:
         status = "completed"  # some clients set COMPLETED alone
     if status is not None:
         task["status"] = status
     if status == "completed":
-        task["completed_at"] = _instant(_decoded(component, "COMPLETED"))
-    if component.get("RRULE") is not None:
-        rule = component.get("RRULE")
-        rule = rule[0] if isinstance(rule, list) else rule
+        task["completed_at"] = _instant(_date(component, "COMPLETED"))
+    rule = _first(component, "RRULE")
+    if rule is not None:
         task["recurrence"] = {
             "rule": rule.to_ical().decode(),
             "timezone": _zone(component),
@@ -107,8 +118,10 @@ def document(body: bytes) -> tuple[dict, list[str]]:
     errors (its UID); 422 if the body is not a calendar of VTODOs."""
     try:
         calendar = Calendar.from_ical(body)
-    except (ValueError, IndexError, KeyError, UnicodeDecodeError):
-        raise invalid("calendar", NOT_A_CALENDAR, "body") from None
+    except (ValueError, IndexError, KeyError, UnicodeDecodeError) as error:
+        reason = str(error).splitlines()[0][:200] if str(error) else ""
+        message = f"{NOT_A_CALENDAR} {reason}".strip()
+        raise invalid("calendar", message, "body") from None
     if calendar.name != "VCALENDAR":
         raise invalid("calendar", NOT_A_CALENDAR, "body")
     todos = calendar.walk("VTODO")

@@ -127,3 +127,35 @@ def test_a_calendar_of_events_only_is_422(alice):
 )  # fmt: skip
 def test_priorities_map_as_rfc_5545_ranks_them(value, expected):
     assert priority(value) == expected
+
+
+def one_vtodo(*lines: str) -> bytes:
+    body = "\r\n".join(
+        ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//hand//EN", "BEGIN:VTODO",
+         "UID:hand-1", "SUMMARY:First", *lines, "END:VTODO", "END:VCALENDAR", ""]
+    )  # fmt: skip
+    return body.encode()
+
+
+def test_what_clients_write_twice_or_empty_is_read_as_users_would_expect(alice):
+    body = one_vtodo(
+        "SUMMARY:Second",
+        "DUE:20261201T090000Z",
+        "DUE:20261202T090000Z",
+        "CATEGORIES:",
+        "RELATED-TO:",
+    )
+    assert import_calendar(alice, body).status_code == 200
+    [task] = export(alice)["tasks"]
+    assert task["title"] == "First"
+    assert task["due_date"] == "2026-12-01T09:00:00Z"
+    assert task["tags"] == [] and task["parent_id"] is None
+
+
+def test_a_broken_property_is_a_422_saying_what_broke(alice):
+    refused = assert_error(import_calendar(alice, one_vtodo("DUE:tomorrow")), 422)
+    [message] = refused["errors"]["body"]["calendar"]
+    assert "tomorrow" in message
+    refused = assert_error(import_calendar(alice, one_vtodo("RRULE:garbage")), 422)
+    assert list(refused["errors"]["json"]["tasks"]) == ["hand-1"]
+    assert export(alice)["tasks"] == []
