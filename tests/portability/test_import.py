@@ -2,12 +2,16 @@
 and every kind of bad input refused with nothing created."""
 
 import json
+import uuid
 
 import pytest
+from sqlalchemy import select
 
-from taskapi.core.db import get_engine
+from taskapi.core.db import Session, get_engine
 from taskapi.core.errors import MAX_LIVE_TASKS
+from taskapi.webhooks.models import WebhookEvent
 from tests.support.bulk import add_tasks, remove_tasks
+from tests.support.environment import on_postgres
 from tests.support.portability import export, import_document
 from tests.support.responses import assert_error
 from tests.support.tokens import create_access_token, with_access_token
@@ -179,3 +183,36 @@ def test_an_import_past_the_users_100000_live_tasks_is_409_and_creates_nothing(
         assert listed.headers["X-Total-Count"] == str(MAX_LIVE_TASKS - 1)
     finally:
         remove_tasks(engine, alice.id)
+
+
+def test_imported_tasks_are_counted_synced_and_announced_as_creates(app, alice):
+    alice.create(title="Before")
+    cursor = alice.get("/changes").get_json()["cursor"]
+    hook = alice.post(
+        "/webhooks", json={"url": "https://example.com/h", "events": ["task.created"]}
+    )
+    assert hook.status_code == 201
+    import_document(
+        alice,
+        document(
+            {"id": "a", "title": "In a list", "list_id": "l"},
+            {"id": "b", "title": "In the inbox"},
+            lists=[{"id": "l", "name": "Imported"}],
+        ),
+    )
+    assert alice.get("/tasks?per_page=1").headers["X-Total-Count"] == "3"
+    [imported_list] = [li for li in alice.get("/lists").get_json()]
+    in_list = alice.get(f"/tasks?list_id={imported_list['id']}&per_page=1")
+    assert in_list.headers["X-Total-Count"] == "1"
+    feed = alice.get(f"/changes?cursor={cursor}").get_json()
+    assert sorted(t["title"] for t in feed["tasks"]) == ["In a list", "In the inbox"]
+    assert [li["name"] for li in feed["lists"]] == ["Imported"]
+    with app.app_context():  # the outbox: one task.created per imported task
+        queued = Session.scalars(
+            select(WebhookEvent.type).where(
+                WebhookEvent.webhook_id == uuid.UUID(hook.get_json()["id"])
+            )
+        ).all()
+        Session.rollback()
+    # the outbox's trigger is PostgreSQL's (SQLite: no webhook deliveries)
+    assert queued == (["task.created", "task.created"] if on_postgres else [])
