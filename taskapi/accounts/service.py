@@ -22,6 +22,7 @@ from ..core.timeouts import lift_statement_timeout
 from ..lists.models import LISTS, TaskList
 from ..lists.service import sharing_lock
 from ..reminders.models import Reminder
+from ..reminders.service import creator
 from ..sharing.models import Invitation
 from ..tasks.models import TASKS, IdempotencyKey, ListTaskCount, Task, TaskCount
 from ..tokens.models import AccessToken
@@ -120,9 +121,7 @@ def _remove_owned(user_id: str) -> None:
     their_lists = select(LISTS.id).where(*of_user(user_id, LISTS))
     their_webhooks = select(Webhook.id).where(*of_user(user_id, Webhook))
     removals = [
-        delete(Reminder).where(
-            or_(*of_user(user_id, Reminder), Reminder.task_id.in_(their_tasks))
-        ),
+        delete(Reminder).where(Reminder.task_id.in_(their_tasks)),
         delete(WebhookEvent).where(WebhookEvent.webhook_id.in_(their_webhooks)),
         delete(WebhookDelivery).where(WebhookDelivery.webhook_id.in_(their_webhooks)),
         delete(Webhook).where(*of_user(user_id, Webhook)),
@@ -165,6 +164,17 @@ def _clear_from_others(user_id: str, now) -> None:
         Session.execute(
             update(Task.__table__).where(TASKS[name] == user_id).values(values)
         )
+    # the reminders of those tasks, which were addressed to their creator,
+    # now go to whom a task without one is addressed: its place's owner
+    Session.execute(
+        update(Reminder)
+        .where(*of_user(user_id, Reminder))
+        .values(
+            user_id=select(creator(TASKS))
+            .where(TASKS.id == Reminder.task_id)
+            .scalar_subquery()
+        )
+    )
     Session.execute(
         update(WebhookEvent).where(WebhookEvent.actor == user_id).values(actor=None)
     )

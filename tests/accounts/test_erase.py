@@ -113,6 +113,10 @@ def test_members_lose_the_users_lists_and_owners_keep_their_tasks(
     assert kept["Carol's"]["assignee_id"] is None
     [list_] = carol.get("/lists").get_json()
     assert list_["member_count"] == 1
+    # the reminder of the task alice made there now reminds its list's owner
+    window = "after=2026-12-01T07:00:00Z&before=2026-12-01T09:00:00Z"
+    due = carol.get(f"/reminders?{window}").get_json()
+    assert [r["title"] for r in due] == ["Alice made it"]
 
 
 def test_without_the_confirm_header_nothing_is_erased(alice):
