@@ -118,6 +118,7 @@ def import_document(user_id: str, document: dict, key: str | None, labels=None):
     def claimed_write():
         created = write(user_id, planned)
         answer = orjson.dumps(created).decode()
+        # an import makes no one task: the key keeps a fresh id, and no ETag
         return created, idempotency.Answer(uuid.uuid4(), answer, "", utcnow())
 
     return idempotency.run_once(
