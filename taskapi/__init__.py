@@ -11,6 +11,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.config.from_object(config)
 
     from . import cli
+    from .accounts.views import blp as account_blueprint
     from .auth import bearer as auth
     from .batch.views import blp as batch_blueprint
     from .calendars.views import blp as calendar_feeds_blueprint
@@ -21,6 +22,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .lists.views import blp as lists_blueprint
     from .mcp import views as mcp_bridge
     from .mcp.views import blp as mcp_blueprint
+    from .portability.views import blp as portability_blueprint
     from .quickadd.views import blp as quickadd_blueprint
     from .reminders.views import blp as reminders_blueprint
     from .sharing.views import blp as sharing_blueprint
@@ -32,6 +34,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from .webhooks.views import blp as webhooks_blueprint
 
     app.json = jsonio.ORJSONProvider(app)
+    jsonio.init_app(app)  # bodies larger than MAX_CONTENT_LENGTH where declared
     logs.init_app(app)
     if app.config.get("GENERATED_SECRET_PATH"):
         app.logger.warning(
@@ -56,6 +59,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         webhooks_blueprint,
         tokens_blueprint,
         calendar_feeds_blueprint,
+        portability_blueprint,
+        account_blueprint,
     ]
     auth.init_app(app, protected_blueprints=user_blueprints)
     ratelimit.init_app(app, limited_blueprints=user_blueprints)
@@ -76,6 +81,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     api.register_blueprint(webhooks_blueprint)
     api.register_blueprint(tokens_blueprint)
     api.register_blueprint(calendar_feeds_blueprint)
+    api.register_blueprint(portability_blueprint)
+    api.register_blueprint(account_blueprint)
     # The feed documents: no token (the URL's secret), rate limited per feed.
     app.register_blueprint(calendar_blueprint)
     errors.init_app(app)

@@ -85,6 +85,7 @@ def db_revision(message, autogenerate):
 
 def init_app(app) -> None:
     """`flask db ...`, and each domain's own commands (its cli.py)."""
+    from .accounts.cli import COMMANDS as ACCOUNTS
     from .auth.cli import COMMANDS as AUTH
     from .mcp.cli import COMMANDS as MCP
     from .tasks.cli import COMMANDS as TASKS
@@ -92,5 +93,5 @@ def init_app(app) -> None:
     from .webhooks.cli import COMMANDS as WEBHOOKS
 
     app.cli.add_command(db_cli)
-    for domain_command in (*AUTH, *TASKS, *MCP, *WEBHOOKS, *TOKENS):
+    for domain_command in (*AUTH, *TASKS, *MCP, *WEBHOOKS, *TOKENS, *ACCOUNTS):
         app.cli.add_command(domain_command)

@@ -22,6 +22,7 @@ COMMANDS = [
     ["create-token"],
     ["seed-demo"],
     ["purge-deleted"],
+    ["purge-user"],
 ]
 
 

@@ -9,12 +9,13 @@ import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, select
 from werkzeug.exceptions import NotFound
 
 from ..core.columns import utcnow
 from ..core.db import Session, begin_transaction, refuse_past_limit
 from ..core.errors import invalid
+from ..core.pagination import keyset_pages
 from ..core.scope import in_list, of_user, seen_lists, seen_tasks, uuid_or_404
 from ..lists.models import LIST_NOT_FOUND, LISTS
 from ..tasks.models import TASKS
@@ -188,18 +189,8 @@ def zones(feed: Feed) -> list[str]:
 
 
 def tasks(feed: Feed) -> Iterator:
-    """The feed's tasks in pages of PAGE_SIZE, by (due_date, id): each page one
-    statement from where the last ended, so memory holds one page at a time."""
-    after = None
-    while True:
-        statement = select(*COLUMNS).where(*feed.conditions)
-        if after is not None:
-            statement = statement.where(tuple_(TASKS.due_date, TASKS.id) > after)
-        page = Session.execute(
-            statement.order_by(TASKS.due_date, TASKS.id).limit(PAGE_SIZE)
-        ).all()
-        Session.commit()  # ends the read: no transaction held between pages
+    """The feed's tasks in pages of PAGE_SIZE, by (due_date, id): memory holds
+    one page at a time."""
+    statement = select(*COLUMNS).where(*feed.conditions)
+    for page in keyset_pages(statement, (TASKS.due_date, TASKS.id), PAGE_SIZE):
         yield from page
-        if len(page) < PAGE_SIZE:
-            return
-        after = (page[-1].due_date, page[-1].id)

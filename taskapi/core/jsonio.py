@@ -6,6 +6,7 @@ JSON -> 400. What the JSON says is then the schema's business (422).
 """
 
 import orjson
+from flask import current_app, request
 from flask.json.provider import JSONProvider
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import (
@@ -41,6 +42,46 @@ def is_json_media_type(mimetype: str) -> bool:
     return mimetype == "application/json" or (
         mimetype.startswith("application/") and mimetype.endswith("+json")
     )
+
+
+BODY_LIMIT_ATTRIBUTE = "body_limit"
+
+
+def body_limit(max_bytes: int):
+    """Declare that a view (function or MethodView method) takes bodies up to
+    `max_bytes` instead of MAX_CONTENT_LENGTH (an import's document)."""
+
+    def declare(view):
+        setattr(view, BODY_LIMIT_ATTRIBUTE, max_bytes)
+        return view
+
+    return declare
+
+
+def _declared_body_limit() -> int | None:
+    view = current_app.view_functions.get(request.endpoint)
+    view_class = getattr(view, "view_class", None)
+    method = getattr(view_class, request.method.lower(), None)
+    for target in (method, view):
+        limit = getattr(target, BODY_LIMIT_ATTRIBUTE, None)
+        if limit is not None:
+            return limit
+    return None
+
+
+def apply_body_limit() -> None:
+    """before_request: the route's declared limit replaces MAX_CONTENT_LENGTH
+    for this request (werkzeug reads it as the body is read, and so does
+    request_body below for a chunked one)."""
+    if request.endpoint is None:
+        return
+    limit = _declared_body_limit()
+    if limit is not None:
+        request.max_content_length = limit
+
+
+def init_app(app) -> None:
+    app.before_request(apply_body_limit)
 
 
 def _chunked_past_the_limit(req, body: bytes) -> bool:

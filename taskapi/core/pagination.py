@@ -2,14 +2,18 @@
 
 X-Pagination is flask-smorest's pagination metadata; `Link` (RFC 8288) holds the
 same relations as absolute URLs that keep every other query parameter as sent.
+Streamed documents (calendar feeds, exports) read their rows in keyset pages.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from urllib.parse import urlencode
 
 import orjson
 from flask import request
+from sqlalchemy import tuple_
 from werkzeug.datastructures import MultiDict
+
+from .db import Session
 
 PAGINATION_HEADERS = {
     "X-Total-Count": {
@@ -85,3 +89,21 @@ def pagination_headers(total: int, page: int, per_page: int) -> dict:
     if links:
         headers["Link"] = ", ".join(links)
     return headers
+
+
+def keyset_pages(statement, keys: tuple, page_size: int) -> Iterator[list]:
+    """The rows of `statement` in `keys` order (the last key unique: an id), a
+    page at a time, each page one statement from where the last ended and its
+    read ended before the next (no transaction held between pages): memory
+    holds one page, whatever the number of rows. Rows carry the keys' names."""
+    after = None
+    while True:
+        page_statement = statement
+        if after is not None:
+            page_statement = statement.where(tuple_(*keys) > after)
+        page = Session.execute(page_statement.order_by(*keys).limit(page_size)).all()
+        Session.commit()
+        yield page
+        if len(page) < page_size:
+            return
+        after = tuple(getattr(page[-1], key.key) for key in keys)

@@ -80,31 +80,55 @@ def create_task_once(
     """Create the task and claim the key in one transaction, or replay the key's
     first answer (409 if that was for another body). `request`: what the key's
     body is, when not `fields` (quick add's text, whose "tomorrow" moves)."""
-    request_fingerprint = fingerprint(fields if request is None else request)
-    for _attempt in range(CLAIM_ATTEMPTS):
-        begin_transaction()  # the task and the claim commit together, or neither
-        _delete_expired(*of_user(user_id, IdempotencyKey))
+
+    def write():
         task = task_queries.add_task(user_id, fields)
+        answer = orjson.dumps(TaskSchema().dump(task)).decode()
+        return task, Answer(task.id, answer, etag_of(task), task.created_at)
+
+    claimed = fields if request is None else request
+    return run_once(user_id, key, fingerprint(claimed), write)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a key remembers of the write it claimed: the id of what it made,
+    the response body and ETag to replay, when."""
+
+    task_id: object
+    body: str
+    etag: str
+    created_at: object
+
+
+def run_once(user_id: str, key: str, request_fingerprint: str, write):
+    """Run `write()` (which returns (result, Answer)) and claim the key in one
+    transaction; its result, or the key's first answer as a Replay (409 if that
+    was for another body). Creates and imports (portability/) go through it."""
+    for _attempt in range(CLAIM_ATTEMPTS):
+        begin_transaction()  # the write and the claim commit together, or neither
+        _delete_expired(*of_user(user_id, IdempotencyKey))
+        result, answer = write()
         claim = _insert().values(
             user_id=user_id,
             key=key,
             fingerprint=request_fingerprint,
-            task_id=task.id,
-            response_body=orjson.dumps(TaskSchema().dump(task)).decode(),
-            etag=etag_of(task),
-            created_at=task.created_at,
+            task_id=answer.task_id,
+            response_body=answer.body,
+            etag=answer.etag,
+            created_at=answer.created_at,
         )
         if Session.execute(claim).rowcount == 1:
             Session.commit()
-            return task
-        Session.rollback()  # the task above is not created
+            return result
+        Session.rollback()  # the write above is undone
         stored = Session.get(IdempotencyKey, (user_id, key), populate_existing=True)
         if stored is None or _expired(stored):
             continue  # the holder rolled back, or the key expired: claim it again
         if stored.fingerprint != request_fingerprint:
             raise Conflict(
                 "This Idempotency-Key was already used with a different request "
-                "body. Send a new key for a new task."
+                "body. Send a new key for a new request."
             )
         return Replay(stored.task_id, stored.response_body, stored.etag)
     raise ServiceUnavailable(

@@ -36,7 +36,7 @@ def test_every_api_and_mcp_route_declares_the_scope_it_needs(app):
 
 def expected_scope(path: str, method: str) -> str | None:
     """The contract's table: None where no access token is accepted."""
-    if "/tokens" in path:
+    if "/tokens" in path or path.endswith("/account"):  # sign-in tokens only
         return None
     if path.startswith("/mcp"):
         return "mcp"
@@ -71,6 +71,13 @@ CALENDAR_SCOPES = {
 QUICK_ADD_SCOPES = {("POST", "/tasks/quick"): "tasks:write"}
 
 
+# Your data (portability/): the export reads, the import writes.
+PORTABILITY_SCOPES = {
+    ("GET", "/export"): "tasks:read",
+    ("POST", "/import"): "tasks:write",
+}
+
+
 def family(rule) -> str:
     return "user path" if rule.rule.startswith("/api/<user_id>/") else "token only"
 
@@ -80,6 +87,7 @@ DOMAIN_SCOPES = {
     "sharing": SHARING_SCOPES,
     "calendar_feeds": CALENDAR_SCOPES,
     "quickadd": QUICK_ADD_SCOPES,
+    "portability": PORTABILITY_SCOPES,
 }
 
 

@@ -1,0 +1,126 @@
+"""POST /import's write: a plan (plan.py) inserted as the caller's lists and
+tasks, all in one transaction, in bulk; positions kept or made, list names
+kept unique; once per Idempotency-Key."""
+
+import uuid
+
+import orjson
+from fractional_indexing import generate_n_keys_between
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import Conflict
+
+from ..core.columns import utcnow
+from ..core.db import Session, begin_transaction, refuse_past_limit
+from ..core.scope import owned
+from ..lists.models import LISTS, TaskList
+from ..lists.service import MAX_LISTS, name_key
+from ..reminders.service import write_reminders
+from ..tasks import idempotency
+from ..tasks.models import TASKS, Task
+from .plan import Plan, plan
+
+
+def _positions(user_id: str, tasks: list) -> list[dict]:
+    """Copies of the rows, each sibling group in the document's order: its keys
+    as they were when valid and distinct, else new ones; the inbox's top level
+    after what the inbox holds already."""
+    groups: dict = {}
+    for _key, row in sorted(tasks, key=lambda item: item[0][:3]):
+        groups.setdefault((row["list_id"], row["parent_id"]), []).append(dict(row))
+    for (list_id, parent_id), rows in groups.items():
+        kept = [row["position"] for row in rows]
+        start = None
+        if list_id is None and parent_id is None:
+            start = _inbox_last(user_id)
+        if start is not None or None in kept or len(set(kept)) != len(kept):
+            kept = generate_n_keys_between(start, None, len(rows))
+        for position, row in zip(kept, rows, strict=True):
+            row["position"] = position
+    return [row for rows in groups.values() for row in rows]
+
+
+def _inbox_last(user_id: str):
+    return Session.execute(
+        select(func.max(TASKS.position)).where(
+            *owned(user_id, TASKS), TASKS.list_id.is_(None), TASKS.parent_id.is_(None)
+        )
+    ).scalar()
+
+
+def _list_rows(user_id: str, lists: list, now) -> list[dict]:
+    """The lists, each named as given unless the user has a list of that name:
+    then "name (2)", "(3)"... (a list's names are unique per user)."""
+    taken = set(
+        Session.execute(select(LISTS.name_key).where(*owned(user_id, LISTS))).scalars()
+    )
+    rows = []
+    for entry in lists:
+        name, number = entry["name"], 1
+        while name_key(name) in taken:
+            number += 1
+            suffix = f" ({number})"
+            name = entry["name"][: 100 - len(suffix)] + suffix
+        taken.add(name_key(name))
+        rows.append(
+            {
+                "id": entry["id"],
+                "user_id": user_id,
+                "name": name,
+                "name_key": name_key(name),
+                "created_at": entry.get("created_at") or now,
+                "updated_at": now,
+            }
+        )
+    return rows
+
+
+def write(user_id: str, planned: Plan) -> dict:
+    """Insert the plan in the current transaction; what it created."""
+    now = utcnow()
+    if planned.lists:
+        refuse_past_limit(
+            f"lists:{user_id}",
+            select(func.count() + len(planned.lists))
+            .select_from(TaskList)
+            .where(*owned(user_id, TaskList)),
+            MAX_LISTS + 1,
+            f"At most {MAX_LISTS} lists per user: this import would pass it.",
+        )
+        try:
+            Session.execute(
+                insert(TaskList.__table__), _list_rows(user_id, planned.lists, now)
+            )
+        except IntegrityError:  # a list renamed to one of these names meanwhile
+            raise Conflict("A list name was taken meanwhile; retry.") from None
+    rows = _positions(user_id, planned.tasks)
+    reminders = {row["id"]: row["reminders"] for row in rows if row["reminders"]}
+    # parents first: a subtask's foreign key names a row already there
+    for subtasks in (False, True):
+        batch = [row for row in rows if (row["parent_id"] is not None) is subtasks]
+        if batch:
+            Session.execute(insert(Task.__table__), batch)
+    for task_id, stored in reminders.items():
+        write_reminders(user_id, task_id, stored, new=True)
+    return {"lists": len(planned.lists), "tasks": len(rows)}
+
+
+def import_document(user_id: str, document: dict, key: str | None, labels=None):
+    """Check, then write in one transaction (with the Idempotency-Key's claim
+    when one is sent): what was created, or the key's first answer (Replay)."""
+    planned = plan(user_id, document, labels)
+    if key is None:
+        begin_transaction()
+        created = write(user_id, planned)
+        Session.commit()
+        return created
+
+    def claimed_write():
+        created = write(user_id, planned)
+        answer = orjson.dumps(created).decode()
+        # an import makes no one task: the key keeps a fresh id, and no ETag
+        return created, idempotency.Answer(uuid.uuid4(), answer, "", utcnow())
+
+    return idempotency.run_once(
+        user_id, key, idempotency.fingerprint(document), claimed_write
+    )
