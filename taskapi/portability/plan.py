@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, UnprocessableEntity
 
 from ..core.columns import utcnow
 from ..recurrence.occurrences import check_recurrence, stored_reminders
+from ..tasks.completion import status_on_create
 from ..tasks.models import PRIORITY_RANK
 from .schemas import DocumentSchema, load_list, load_task
 
@@ -33,13 +34,6 @@ def refused(errors: dict):
     error = UnprocessableEntity()
     error.data = {"message": "Validation failed", "errors": {"json": errors}}
     return error
-
-
-def _status(fields: dict) -> str:
-    # as a create decides it: `status` if given, else from `completed`
-    if "status" in fields:
-        return fields["status"]
-    return "completed" if fields.get("completed") else "pending"
 
 
 class _Checked:
@@ -164,7 +158,7 @@ def _task_row(checked, index, entry, fields, list_ids, task_ids, entries):
 def _with_history(row, entry, fields, user_id: str, exported_by, now) -> None:
     """The rest of the row: what the create's fields say, the history the
     document keeps (created, completed), the importer as owner and author."""
-    status = _status(fields)
+    status = status_on_create(fields)
     # only the exporting user stays assignee: no one else sees the new lists
     assigned = entry.get("assignee_id") is not None
     assigned = assigned and entry["assignee_id"] == exported_by

@@ -17,6 +17,13 @@ from .lookup import TASK_ID, task_uuid
 from .models import TASKS, Task, task_columns
 
 
+def status_on_create(fields: dict) -> str:
+    """A new task's status: `status` if given, else from `completed`."""
+    if "status" in fields:
+        return fields["status"]
+    return "completed" if fields.get("completed") else "pending"
+
+
 def new_status(task: Task, fields: dict) -> str:
     """`status` if given; `completed: true` means completed; `completed: false`
     reopens a completed task (pending) and leaves any other alone."""

@@ -24,7 +24,7 @@ from ..recurrence.occurrences import (
 )
 from ..reminders.models import Reminder
 from ..reminders.service import write_reminders
-from .completion import new_status
+from .completion import new_status, status_on_create
 from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, read_for_write
 from .lookup import TASK_ID, task_uuid
 from .models import PRIORITY_RANK, TASKS, Task, task_columns
@@ -49,18 +49,12 @@ def _insert_statement(in_a_list: bool, a_subtask: bool):
     )
 
 
-def _status_on_create(fields: dict) -> str:
-    if "status" in fields:
-        return fields["status"]
-    return "completed" if fields.get("completed") else "pending"
-
-
 def add_task(user_id: str, fields: dict) -> Row:
     """Insert a new task after its siblings (not committed), the columns'
     defaults filling what `fields` leaves out; the task as inserted, as a row
     (see task_columns). A list or parent in `fields` needs a transaction."""
     now = utcnow()
-    status = _status_on_create(fields)
+    status = status_on_create(fields)
     place = resolve_place(user_id, None, fields) if places_anything(fields) else None
     place = place or Place(None, None, user_id)
     check_assignee(fields.get("assignee_id"), place)
@@ -120,7 +114,7 @@ def add_inbox_tasks(user_id: str, fields_list: list[dict]) -> list[Row]:
     positions = [first, *generate_n_keys_between(first, None, len(fields_list) - 1)]
     rows = []
     for fields, position in zip(fields_list, positions, strict=True):
-        status = _status_on_create(fields)
+        status = status_on_create(fields)
         rows.append(
             {
                 "id": uuid.uuid4(),
