@@ -101,6 +101,9 @@ class Config:
     # Polls of one calendar feed's URL (calendars/views.py), whoever polls it:
     # calendars refresh hourly at most, several devices each.
     CALENDAR_FEED_RATE_LIMIT = "60/hour"
+    # Imports per user (portability/views.py), on top of API_RATE_LIMIT: one can
+    # hold a worker thread for seconds (10,000 tasks), and people import rarely.
+    IMPORT_RATE_LIMIT = "10/hour"
     # Webhook URLs must be https and resolve to public addresses only
     # (webhooks/urls.py); development and testing may name any http(s) URL,
     # loopback included.

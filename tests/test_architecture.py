@@ -98,7 +98,15 @@ MAY_IMPORT = {
     "sharing": {"core", "lists"},
     "calendars": {"core", "web", "tasks", "lists", "recurrence"},
     "quickadd": {"core", "tasks", "lists", "recurrence"},
-    "portability": {"core", "tasks", "lists", "recurrence", "reminders", "webhooks"},
+    "portability": {
+        "core",
+        "web",
+        "tasks",
+        "lists",
+        "recurrence",
+        "reminders",
+        "webhooks",
+    },
     "accounts": {
         *("core", "tasks", "lists", "changes", "reminders", "sharing", "tokens"),
         *("webhooks", "calendars"),

@@ -12,6 +12,7 @@ from ..core.jsonio import body_limit, is_json_media_type, request_body
 from ..core.routes import READ, WRITE, UserBlueprint, needs_scope
 from ..tasks.idempotency import Replay
 from ..tasks.schemas import IdempotencyKeySchema
+from ..web.ratelimit import check_import_budget
 from . import document, importer, plan, vtodo
 from . import service as export
 from .schemas import ImportedSchema
@@ -75,9 +76,10 @@ class Import(MethodView):
     @blp.response(200, ImportedSchema)
     @blp.alt_response(409, description="Past a per-user limit, or Idempotency-Key "
                       "reused with another body")  # fmt: skip
-    @doc_errors(400, 413, 415)
+    @doc_errors(400, 413, 415, 429)
     def post(self, headers):
         """Import a document or iCalendar VTODOs: all or nothing, with new ids"""
+        check_import_budget(g.user_id)
         found, labels = _document(request_body(request))
         outcome = importer.import_document(
             g.user_id, found, headers.get("idempotency_key"), labels

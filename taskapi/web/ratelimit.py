@@ -25,6 +25,9 @@ SCOPE = "api"
 # so it is counted per feed, not per user.
 FEED_EXTENSION = "taskapi.ratelimit.feeds"
 FEED_SCOPE = "calendar"
+# A user's imports' own budget (IMPORT_RATE_LIMIT), besides the user's budget.
+IMPORT_EXTENSION = "taskapi.ratelimit.imports"
+IMPORT_SCOPE = "import"
 
 
 class SweptMemoryStorage(MemoryStorage):
@@ -145,20 +148,33 @@ def check_feed_budget(feed_id) -> None:
     """Count one poll of a calendar feed against its own budget; 429 (with
     Retry-After) past it. Calendars poll hourly at most: the budget stops a
     leaked URL from being read in a loop."""
-    budget = current_app.extensions.get(FEED_EXTENSION)
+    _spend_own(
+        FEED_EXTENSION, str(feed_id), "CALENDAR_FEED_RATE_LIMIT", "this calendar feed"
+    )
+
+
+def check_import_budget(user_id: str) -> None:
+    """Count one import of the user's against its own budget; 429 past it. The
+    response keeps reporting the user's budget unless this one refuses."""
+    _spend_own(IMPORT_EXTENSION, user_id, "IMPORT_RATE_LIMIT", "imports", report=False)
+
+
+def _spend_own(extension, key, setting, what, report=True) -> None:
+    budget = current_app.extensions.get(extension)
     if budget is None:
         return
     try:
-        allowed, counted = budget.count(str(feed_id))
+        allowed, counted = budget.count(key)
     except Exception:  # the storage is down: serve unlimited rather than not at all
         current_app.logger.exception("rate limit storage unavailable")
         return
-    g.rate_limit = counted
+    if report or not allowed:
+        g.rate_limit = counted
     if not allowed:
         raise TooManyRequests(
-            "Too many requests for this calendar feed: the limit is "
-            f"{current_app.config['CALENDAR_FEED_RATE_LIMIT']}. Retry after the "
-            "number of seconds in Retry-After."
+            f"Too many requests for {what}: the limit is "
+            f"{current_app.config[setting]}. Retry after the number of seconds in "
+            "Retry-After."
         )
 
 
@@ -201,6 +217,13 @@ def init_app(app, limited_blueprints) -> None:
         (),
         kind="feed",
         scope=FEED_SCOPE,
+    )
+    app.extensions[IMPORT_EXTENSION] = UserBudget(
+        app.config["IMPORT_RATE_LIMIT"],
+        storage,
+        app.config["RATELIMIT_KEY_PREFIX"],
+        (),
+        scope=IMPORT_SCOPE,
     )
     app.before_request(check_budget)
     app.after_request(add_headers)

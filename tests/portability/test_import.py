@@ -15,6 +15,7 @@ from tests.support.environment import on_postgres
 from tests.support.portability import export, import_document
 from tests.support.responses import assert_error
 from tests.support.tokens import create_access_token, with_access_token
+from tests.support.users import User
 
 
 def document(*tasks, lists=()):
@@ -216,3 +217,21 @@ def test_imported_tasks_are_counted_synced_and_announced_as_creates(app, alice):
         Session.rollback()
     # the outbox's trigger is PostgreSQL's (SQLite: no webhook deliveries)
     assert queued == (["task.created", "task.created"] if on_postgres else [])
+
+
+def test_imports_have_a_budget_of_their_own(make_app, alice):
+    """An import can hold a worker thread for seconds: past IMPORT_RATE_LIMIT a
+    user's next one is a 429 that imports nothing, while their other requests
+    go on (and report the user's own budget)."""
+    client = make_app(IMPORT_RATE_LIMIT="2/hour").test_client()
+    user = User(client, alice.id)
+    for title in ("first", "second"):
+        answer = user.post("/import", json=document({"id": "1", "title": title}))
+        assert answer.status_code == 200, answer.get_json()
+        assert answer.headers["X-RateLimit-Limit"] == "1000"
+    refused = user.post("/import", json=document({"id": "1", "title": "third"}))
+    assert "imports" in assert_error(refused, 429)["detail"]
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.headers["X-RateLimit-Limit"] == "2"
+    assert [t["title"] for t in export(user)["tasks"]] == ["first", "second"]
+    assert user.create(title="still writing")["title"] == "still writing"
