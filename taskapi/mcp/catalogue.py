@@ -28,7 +28,7 @@ from .arguments import (
     UpdateTasksArguments,
 )
 from .schemas import input_schema
-from .tools import DESTRUCTIVE, IDEMPOTENT, LIST_STATUS, READ, TASK_ID, USER_ID, WRITE
+from .tools import LIST_STATUS
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,28 @@ class ToolSpec:
         return READ_SCOPE if self.annotations.read_only_hint else WRITE_SCOPE
 
 
-# Part two's tools list the user_id that agents written for /api/{user_id}/...
-# send; every tool takes it (server.py), the new ones without spending the
-# model's context on it.
+# Every tool acts on this server's data only: openWorldHint false.
+READ = ToolAnnotations(
+    readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
+)
+WRITE = ToolAnnotations(
+    readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False
+)
+IDEMPOTENT = ToolAnnotations(
+    readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False
+)
+DESTRUCTIVE = ToolAnnotations(
+    readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=False
+)
+
+TASK_ID = {"type": "string", "format": "uuid"}
+# Agents written for /api/{user_id}/... send a user_id, so every tool takes one
+# (server.py checks it names the token's user); the tools such agents call list
+# it, the others take it unlisted, sparing the model's context.
+USER_ID = {
+    "type": "string",
+    "description": "Omit.",
+}
 ME = {"user_id": USER_ID}
 
 

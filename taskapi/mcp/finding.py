@@ -1,4 +1,4 @@
-"""The reading tools beyond part two's: find_tasks (the listing, paged by an
+"""The tools that find tasks: find_tasks (the listing, paged by an
 opaque cursor), and search and fetch in the shape OpenAI's connectors and deep
 research expect (a result's `url` is the task's REST URL on this server)."""
 

@@ -9,8 +9,6 @@ token's: a `user_id` argument must name that user, else nothing is read or chang
 The server that lists and calls them is server.py.
 """
 
-from mcp_types import ToolAnnotations
-
 from ..core.errors import error_body
 from ..lists import service as list_queries
 from ..lists.schemas import ListCreateSchema, ListSchema
@@ -26,31 +24,12 @@ from ..tasks.schemas import (
     TaskUpdateSchema,
 )
 
-USER_ID = {
-    "type": "string",
-    "description": "Omit.",
-}
-TASK_ID = {"type": "string", "format": "uuid"}
 LIST_STATUS = {
     "type": "string",
     "enum": ["all", "pending", "in_progress", "completed"],
     "default": "all",
     "description": "Which tasks: all, or the ones with this status.",
 }
-
-# Every tool acts on this server's data only: openWorldHint false.
-READ = ToolAnnotations(
-    readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
-)
-WRITE = ToolAnnotations(
-    readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=False
-)
-IDEMPOTENT = ToolAnnotations(
-    readOnlyHint=False, destructiveHint=False, idempotentHint=True, openWorldHint=False
-)
-DESTRUCTIVE = ToolAnnotations(
-    readOnlyHint=False, destructiveHint=True, idempotentHint=True, openWorldHint=False
-)
 
 
 class ToolFailure(Exception):
