@@ -49,7 +49,9 @@ def input_schema(schema=None, extra=None, required=(), drop=()) -> dict:
     """A tool's input schema: `schema`'s fields (a marshmallow schema instance),
     less `drop`, plus `extra` properties; `required` adds to the schema's own."""
     converter = api.ma_plugin.converter
-    components = api.spec.to_dict().get("components", {}).get("schemas", {})
+    # Read in place (_json_schema copies what it inlines): rendering the whole
+    # OpenAPI document for each tool only to take this from it cost more.
+    components = api.spec.components.schemas
     derived = converter.schema2jsonschema(schema) if schema is not None else {}
     derived = _json_schema(derived, components)
     properties = {
