@@ -10,59 +10,13 @@ import uuid
 import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
-from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 
 from taskapi.tasks.schemas import TaskCreateSchema, TaskQuerySchema, TaskUpdateSchema
 from tests.support.environment import POOLER_SETTINGS, ROOT
+from tests.support.mcp import TOOLS, agent_for, error_text, rpc
 from tests.support.servers import LiveServer, gunicorn
 from tests.support.users import SECRET, bearer, make_token, new_user_id
 from tests.web.test_security_headers import assert_security_headers
-
-TOOLS = {
-    "add_task", "list_tasks", "get_task", "update_task", "complete_task",
-    "reopen_task", "delete_task", "list_lists",
-    # the second round's
-    "find_tasks", "add_tasks", "update_tasks", "complete_tasks", "delete_tasks",
-    "move_task", "quick_add", "add_list", "search", "fetch",
-}  # fmt: skip
-
-
-class Agent:
-    """An MCP client session for one user's token, driven synchronously."""
-
-    def __init__(self, url, token):
-        self.url, self.token = url, token
-
-    def run(self, script):
-        async def go():
-            headers = {"Authorization": f"Bearer {self.token}"}
-            async with (
-                create_mcp_http_client(headers=headers) as http,
-                streamable_http_client(f"{self.url}/mcp", http_client=http) as streams,
-                ClientSession(streams[0], streams[1]) as session,
-            ):
-                await session.initialize()
-                return await script(session)
-
-        return asyncio.run(go())
-
-    def call(self, tool, /, **arguments):
-        return self.run(lambda session: session.call_tool(tool, arguments))
-
-
-def error_text(result) -> str:
-    assert result.is_error, result
-    return result.content[0].text
-
-
-@pytest.fixture(scope="module")
-def mcp_url(live_server):
-    return live_server.url
-
-
-def agent_for(url, name="agent"):
-    user_id = new_user_id(name)
-    return user_id, Agent(url, make_token(user_id))
 
 
 def test_the_tools_are_listed_with_their_schemas_and_annotations(mcp_url):
@@ -291,22 +245,13 @@ def test_the_stdio_server_serves_the_same_tools(database_uri, live_server):
     assert rest.get_json() == made.structured_content
 
 
-def _rpc(client, method, params=None, headers=None):
-    """One stateless JSON-RPC request to /mcp through the app (no gunicorn)."""
-    return client.post(
-        "/mcp",
-        json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}},
-        headers={"Accept": "application/json, text/event-stream", **(headers or {})},
-    )
-
-
 def _loadable(schema) -> set:
     return {name for name, field in schema.fields.items() if not field.dump_only}
 
 
 def test_the_tools_input_schemas_are_the_rest_schemas(client):
     token = bearer(make_token(new_user_id("schemas")))
-    answer = _rpc(client, "tools/list", headers=token)
+    answer = rpc(client, "tools/list", headers=token)
     assert answer.status_code == 200, answer.data
     tools = {tool["name"]: tool for tool in answer.get_json()["result"]["tools"]}
     schema = {name: tool["inputSchema"] for name, tool in tools.items()}
@@ -342,7 +287,7 @@ def test_mcp_is_served_on_any_host_with_the_api_headers(client):
         {"Host": "tasks.example.com", "Origin": "https://app.example.com"},
         {"X-Request-ID": "agent-call-1"},
     ):
-        answer = _rpc(client, "tools/list", headers={**token, **extra})
+        answer = rpc(client, "tools/list", headers={**token, **extra})
         assert answer.status_code == 200, answer.data
         assert len(answer.get_json()["result"]["tools"]) == len(TOOLS)
         assert_security_headers(answer, api=True)
@@ -351,7 +296,7 @@ def test_mcp_is_served_on_any_host_with_the_api_headers(client):
 
 
 def test_the_401_names_the_authorization_server_when_one_is_set(client, make_app):
-    plain = _rpc(client, "tools/list")
+    plain = rpc(client, "tools/list")
     assert plain.status_code == 401
     assert plain.headers["WWW-Authenticate"] == "Bearer"
     assert client.get("/.well-known/oauth-protected-resource/mcp").status_code == 404
@@ -359,7 +304,7 @@ def test_the_401_names_the_authorization_server_when_one_is_set(client, make_app
     signing_in = make_app(
         MCP_AUTHORIZATION_SERVER="https://auth.example.com"
     ).test_client()
-    answer = _rpc(signing_in, "tools/list", headers=bearer("not-a-token"))
+    answer = rpc(signing_in, "tools/list", headers=bearer("not-a-token"))
     assert answer.status_code == 401
     metadata_url = "http://localhost/.well-known/oauth-protected-resource/mcp"
     assert answer.headers["WWW-Authenticate"] == (

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 from werkzeug.datastructures import Headers
 
 from taskapi.core.db import get_engine
-from tests.mcp.test_mcp import TOOLS, Agent, agent_for
+from tests.support.mcp import TOOLS, Agent, agent_for
 from tests.support.responses import assert_error
 from tests.support.servers import LiveResponse, LiveServer, gunicorn, wait_until
 from tests.support.users import bearer, make_token, new_user_id

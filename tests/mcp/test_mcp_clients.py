@@ -16,7 +16,7 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from tests.tokens.test_tokens_on_servers import SignedIn
+from tests.support.tokens import SignedIn
 
 TSCLIENT = Path(__file__).parent / "tsclient"
 INVALID = 'Bearer error="invalid_token"'

@@ -5,7 +5,7 @@ or deleted. find_tasks pages with an opaque cursor bound to its filters."""
 import pytest
 
 from taskapi.core.scope import VIEWER_CANNOT_WRITE
-from tests.mcp.test_mcp import Agent, _rpc, agent_for, error_text
+from tests.support.mcp import Agent, agent_for, error_text, rpc
 from tests.support.sharing import share
 from tests.support.users import bearer, make_token, new_user_id
 
@@ -208,9 +208,9 @@ def test_each_item_of_a_plural_call_counts_against_the_rate_limit(make_app, clie
     headers = bearer(make_token(new_user_id("busy")))
     tasks = [{"title": f"Task {n}"} for n in range(12)]
     call = {"name": "add_tasks", "arguments": {"tasks": tasks}}
-    answer = _rpc(limited, "tools/call", call, headers)
+    answer = rpc(limited, "tools/call", call, headers)
     result = answer.get_json()["result"]
     assert result["isError"] and result["structuredContent"]["status"] == 429
     assert client.get("/api/tasks", headers=headers).get_json() == []
     # the budget is spent: the next request is the API's HTTP 429
-    assert _rpc(limited, "tools/list", headers=headers).status_code == 429
+    assert rpc(limited, "tools/list", headers=headers).status_code == 429

@@ -3,13 +3,13 @@ writes the list's tasks, a viewer's agent reads them and every write is a tool
 error with the REST 403's detail, a stranger's agent finds nothing."""
 
 from taskapi.core.scope import VIEWER_CANNOT_WRITE
-from tests.mcp.test_mcp import Agent, error_text, mcp_url  # noqa: F401  (fixture)
+from tests.support.mcp import Agent, error_text
 from tests.support.servers import LiveServer
 from tests.support.sharing import share
 from tests.support.users import make_token
 
 
-def test_agents_act_with_their_users_role(mcp_url):  # noqa: F811
+def test_agents_act_with_their_users_role(mcp_url):
     server = LiveServer.at(mcp_url)
     alice, bob, vera, sam = (
         server.user(name) for name in ("alice", "bob", "vera", "sam")

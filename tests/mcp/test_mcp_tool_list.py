@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from taskapi.core.columns import utcnow
 from taskapi.core.db import Session
-from tests.mcp.test_mcp import TOOLS, _rpc
+from tests.support.mcp import TOOLS, rpc
 from tests.support.tokens import create_access_token
 from tests.support.users import bearer, make_token, new_user_id
 
@@ -25,7 +25,7 @@ DESTRUCTIVE = {"delete_task", "delete_tasks"}
 
 
 def tool_list(client, headers) -> tuple[int, list[dict]]:
-    answer = _rpc(client, "tools/list", headers=headers)
+    answer = rpc(client, "tools/list", headers=headers)
     assert answer.status_code == 200, answer.data
     return len(answer.data), answer.get_json()["result"]["tools"]
 
@@ -72,7 +72,7 @@ def test_every_tools_answers_and_errors_are_well_formed(client):
     schemas = {tool["name"]: tool["outputSchema"] for tool in tools}
 
     def call(name, arguments):
-        answer = _rpc(
+        answer = rpc(
             client, "tools/call", {"name": name, "arguments": arguments}, headers
         )
         assert answer.status_code == 200, answer.data
@@ -133,7 +133,7 @@ def _every_request_is_401(client, token: str, challenge: str = INVALID) -> None:
         ("tools/list", {}),
         ("tools/call", {"name": "find_tasks", "arguments": {}}),
     ):
-        answer = _rpc(client, method, params, bearer(token))
+        answer = rpc(client, method, params, bearer(token))
         assert answer.status_code == 401, (method, answer.data)
         assert answer.headers["WWW-Authenticate"] == challenge
         assert "result" not in answer.get_json()  # the API's error body, no tool result
@@ -146,7 +146,7 @@ def test_an_access_token_works_as_a_sign_in_token_until_it_expires(
     token = access_token["token"]
     _, tools = tool_list(client, bearer(token))
     assert {tool["name"] for tool in tools} == TOOLS
-    made = _rpc(
+    made = rpc(
         client,
         "tools/call",
         {"name": "add_tasks", "arguments": {"tasks": [{"title": "By token"}]}},

@@ -1,7 +1,8 @@
 """Access tokens for tests: one made through the API with a user's sign-in token,
-and a User that calls with it."""
+a User that calls with it, and a signed-in user managing tokens on a live server."""
 
-from tests.support.users import User, bearer
+from tests.support.servers import LiveServer
+from tests.support.users import User, bearer, make_token, new_user_id
 
 
 def create_access_token(user, scopes, name="A script", **body):
@@ -21,3 +22,28 @@ def with_access_token(user, token, prefix=None):
     caller.token = token
     caller.headers = bearer(token)
     return caller
+
+
+class SignedIn:
+    """A user with a sign-in token, managing access tokens on the live server."""
+
+    def __init__(self, live: LiveServer, name="owner"):
+        self.live = live
+        self.id = new_user_id(name)
+        self.headers = bearer(make_token(self.id, lifetime=3600))
+
+    def create(self, scopes, name="script"):
+        response = self.live.request(
+            "POST",
+            "/api/tokens",
+            json_body={"name": name, "scopes": scopes},
+            headers=self.headers,
+        )
+        assert response.status_code == 201, response.data
+        return response.get_json()
+
+    def revoke(self, token_id):
+        response = self.live.request(
+            "DELETE", f"/api/tokens/{token_id}", headers=self.headers
+        )
+        assert response.status_code == 204, response.data

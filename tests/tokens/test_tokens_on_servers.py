@@ -14,7 +14,8 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 
 from tests.support.servers import LiveServer, gunicorn_process, wait_until
-from tests.support.users import bearer, make_token, new_user_id
+from tests.support.tokens import SignedIn
+from tests.support.users import bearer
 
 INVALID = 'Bearer error="invalid_token"'
 
@@ -58,31 +59,6 @@ def worker_serving(connection: http.client.HTTPConnection, workers) -> int | Non
             except OSError:
                 continue
     return None
-
-
-class SignedIn:
-    """A user with a sign-in token, managing access tokens on the live server."""
-
-    def __init__(self, live: LiveServer, name="owner"):
-        self.live = live
-        self.id = new_user_id(name)
-        self.headers = bearer(make_token(self.id, lifetime=3600))
-
-    def create(self, scopes, name="script"):
-        response = self.live.request(
-            "POST",
-            "/api/tokens",
-            json_body={"name": name, "scopes": scopes},
-            headers=self.headers,
-        )
-        assert response.status_code == 201, response.data
-        return response.get_json()
-
-    def revoke(self, token_id):
-        response = self.live.request(
-            "DELETE", f"/api/tokens/{token_id}", headers=self.headers
-        )
-        assert response.status_code == 204, response.data
 
 
 def get(connection, token):
