@@ -5,7 +5,6 @@ from flask import current_app, g
 from flask.views import MethodView
 from marshmallow import fields, validate
 
-from ..core.errors import http_error
 from ..core.routes import UserBlueprint
 from ..tasks.schemas import IdempotencyKeySchema
 from ..web import ratelimit
@@ -52,9 +51,5 @@ class Batch(MethodView):
                 current_app, g.user_id, operations, headers.get("idempotency_key")
             )
         except batch.OperationFailed as failed:
-            response = http_error(failed.error)
-            payload = response.get_json()
-            payload["operation"] = failed.index
-            response.set_data(current_app.json.dumps(payload))
-            return response
+            return batch.failure_response(failed, "operation")
         return current_app.response_class(answer, mimetype="application/json")

@@ -4,11 +4,9 @@ call for what an agent would otherwise do in as many, on POST /tasks/batch's pat
 transaction, all or nothing. A failing item is a tool error carrying its index
 and the REST error body; nothing is changed."""
 
-import orjson
 from flask import current_app
 
 from ..batch import service as batch
-from ..core.errors import http_error
 from ..web import ratelimit
 from .arguments import (
     AddTasksArguments,
@@ -22,12 +20,11 @@ from .tools import ToolFailure
 def _run(user: str, operations: list) -> list[dict]:
     ratelimit.charge(len(operations) - 1)  # as the batch: each item counts
     try:
-        answer = batch.run_once(current_app, user, operations, None)
+        with batch.one_transaction(current_app):
+            return batch.run(user, operations)
     except batch.OperationFailed as failed:
-        body = http_error(failed.error).get_json()
-        body["index"] = failed.index
+        body = batch.failure_response(failed, "index").get_json()
         raise ToolFailure(body) from None
-    return orjson.loads(answer)["results"]
 
 
 def _tasks(results: list[dict], verb: str):
