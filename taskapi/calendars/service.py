@@ -3,7 +3,6 @@ and serving one by its secret: the look-up, the ETag from one aggregate
 statement, and the tasks read in keyset pages (bounded memory, whatever their
 number) for the view to stream."""
 
-import hashlib
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from werkzeug.exceptions import NotFound
 
 from ..core.columns import utcnow
 from ..core.db import Session, begin_transaction, refuse_past_limit
+from ..core.digests import digest
 from ..core.errors import invalid
 from ..core.pagination import keyset_pages
 from ..core.scope import in_list, of_user, seen_lists, seen_tasks, uuid_or_404
@@ -45,10 +45,6 @@ COLUMNS = (
     TASKS.recurrence,
     TASKS.reminders,
 )
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def well_formed(secret: str) -> bool:

@@ -7,7 +7,6 @@ Every change of a list's members or invitations holds the list's sharing lock
 Who sees or may write what is core/scope.py's; the list's own rows and tasks
 are lists/'s."""
 
-import hashlib
 import secrets
 import uuid
 from datetime import timedelta
@@ -17,6 +16,7 @@ from werkzeug.exceptions import Conflict, Forbidden, NotFound
 
 from ..core.columns import utcnow
 from ..core.db import Session, begin_transaction
+from ..core.digests import digest
 from ..core.errors import invalid
 from ..core.memberships import MEMBERS, OWNER, Membership
 from ..core.scope import OWNER_ONLY, role_in, uuid_or_404
@@ -32,22 +32,20 @@ CODE_NOT_FOUND = "No open invitation has this code."
 MEMBER_NOT_FOUND = "Member not found."
 
 
-def code_hash(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
-
-
 def _live(now):
     """An invitation that still admits someone."""
     return Invitation.expires_at > now, Invitation.uses < Invitation.max_uses
 
 
-def _managed_list(user_id: str, list_id: str) -> lists.SeenList:
-    """The owner's list, in a transaction holding its sharing lock; 403 for a
-    member, 404 for anyone else. Read after the lock: a deletion that
-    committed meanwhile is seen."""
+def _managed_list(
+    user_id: str, list_id: str, owner_only: bool = True
+) -> lists.SeenList:
+    """The list, in a transaction holding its sharing lock; with `owner_only`
+    403 for a member; 404 for anyone who does not see it. Read after the lock:
+    a deletion that committed meanwhile is seen."""
     begin_transaction()
     lists.sharing_lock(lists.list_uuid(list_id))
-    return lists.get_list(user_id, list_id, owner_only=True)
+    return lists.get_list(user_id, list_id, owner_only=owner_only)
 
 
 def create_invitation(user_id: str, list_id: str, fields: dict) -> Invitation:
@@ -69,7 +67,7 @@ def create_invitation(user_id: str, list_id: str, fields: dict) -> Invitation:
     created = Invitation(
         list_id=found.id,
         role=fields["role"],
-        code_hash=code_hash(code),
+        code_hash=digest(code),
         created_by=user_id,
         created_at=now,
         expires_at=now + timedelta(days=fields["expires_in_days"]),
@@ -120,13 +118,11 @@ def _open_invitation(digest: str) -> Invitation:
     # in turn: the second sees it used up.
     invitation = Session.scalars(
         select(Invitation)
-        .where(Invitation.code_hash == digest)
+        .where(Invitation.code_hash == digest, *_live(utcnow()))
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one_or_none()
-    if invitation is None or not all(
-        (invitation.expires_at > utcnow(), invitation.uses < invitation.max_uses)
-    ):
+    if invitation is None:
         raise NotFound(CODE_NOT_FOUND)
     return invitation
 
@@ -135,7 +131,7 @@ def accept(user_id: str, code: str) -> lists.SeenList:
     """The user joins the invitation's list with its role (or rejoins, after
     leaving); the list as they now see it. Its owner, or a member already: no
     change, no use counted."""
-    invitation = _open_invitation(code_hash(code))
+    invitation = _open_invitation(digest(code))
     # created_by is the list's owner: only owners invite
     found = lists.owners_list(invitation.created_by, invitation.list_id)
     if found is None:
@@ -213,9 +209,7 @@ def remove_member(user_id: str, list_id: str, member_id: str) -> None:
     """The owner removes a member, or a member leaves. The row is kept, with
     left_at (the member's change feed reports the list gone), and the member
     is unassigned from the list's tasks in the same transaction."""
-    begin_transaction()
-    lists.sharing_lock(lists.list_uuid(list_id))
-    found = lists.get_list(user_id, list_id)
+    found = _managed_list(user_id, list_id, owner_only=False)
     if found.role != OWNER and member_id != user_id:
         raise Forbidden(OWNER_ONLY)
     if member_id == found.owner_id:

@@ -115,10 +115,9 @@ def _branches(user_id, query: dict) -> list:
     named, parent = query.get("list_id"), query.get("parent_id")
     if named == QueryReference.NONE:
         return [[*owned(user_id, TASKS)]]
-    if named is not None:
-        # read by its (list_id, sort key) index: the list_id filter names it
-        return [[*seen_tasks(user_id, TASKS)]]
-    if parent not in (None, QueryReference.NONE):  # read by ix_tasks_parent_position
+    # a named list is read by its (list_id, sort key) index, a named parent's
+    # subtasks by ix_tasks_parent_position: the filter names the place
+    if named is not None or parent not in (None, QueryReference.NONE):
         return [[*seen_tasks(user_id, TASKS)]]
     return [[*owned(user_id, TASKS)], Shared(user_id)]
 

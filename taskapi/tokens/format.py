@@ -3,9 +3,10 @@ checksum (CRC32, base62, zero-padded) of the first 34, so that a mistyped token
 is refused without a database look-up and secret scanners can recognise one.
 Only its SHA-256 is stored."""
 
-import hashlib
 import secrets
 import zlib
+
+from ..core.digests import digest  # noqa: F401  what is stored of a token
 
 PREFIX = "tsk_"
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -40,8 +41,3 @@ def well_formed(token: str) -> bool:
     if not _CHARACTERS.issuperset(body):
         return False
     return checksum(body[:RANDOM_LENGTH]) == body[RANDOM_LENGTH:]
-
-
-def digest(token: str) -> str:
-    """What is stored of a token: its SHA-256, in hex."""
-    return hashlib.sha256(token.encode()).hexdigest()
