@@ -47,10 +47,6 @@ pin_workers = _switch_env("GUNICORN_PIN_WORKERS", False)
 # DATABASE_URL) stops the server with its message instead of looping on worker
 # boots, and workers share the imported code copy-on-write.
 preload_app = True
-# The app is loaded once in the master (preload), then its objects are frozen
-# (when_ready): a worker's collections never walk the ~200,000 objects of the
-# loaded app (a full pass over them pauses a worker for 100 ms and more: the
-# requests' tail), and the pages holding them stay shared with the master.
 # A socket per worker (SO_REUSEPORT): the kernel spreads new connections over the
 # workers, so a client's keep-alive connections opened together do not all land on one.
 reuse_port = True
@@ -80,7 +76,10 @@ limit_request_line = 8190
 
 
 def when_ready(server):
-    """The app is loaded and the workers are not yet forked: freeze its objects."""
+    """The app is loaded (preload_app) and no worker is forked yet: freeze its
+    objects, so that a worker's collections never walk them (a full pass over
+    the loaded app pauses every request the worker holds) and the pages holding
+    them stay shared with the master."""
     gc.collect()
     gc.freeze()
 

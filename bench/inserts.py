@@ -38,6 +38,12 @@ VARIANTS = {
         "DROP INDEX ix_tasks_title_trgm",
         "DROP INDEX ix_tasks_description_trgm",
     ],
+    # indexes an inbox task need not enter: subtasks', lists' and series' own
+    "without three place indexes": [
+        "DROP INDEX ix_tasks_parent_position",
+        "DROP INDEX ix_tasks_user_list_position",
+        "DROP INDEX ix_tasks_user_series",
+    ],
 }
 
 LAST_POSITION = """EXPLAIN (ANALYZE, FORMAT JSON)
