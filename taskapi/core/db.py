@@ -252,6 +252,12 @@ def refuse_past_limit(lock_name: str, counted, limit: int, refusal: str) -> None
     `refusal` if `counted` (a count statement) has reached `limit`: concurrent
     creates queue on the lock, so they cannot all pass the count."""
     lock_for_transaction(lock_name)
+    refuse_at_limit(counted, limit, refusal)
+
+
+def refuse_at_limit(counted, limit: int, refusal: str) -> None:
+    """409 with `refusal` if `counted` (a count statement) has reached `limit`;
+    the caller already holds what serialises the creates it counts."""
     if Session.execute(counted).scalar() >= limit:
         raise Conflict(refusal)
 

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from werkzeug.exceptions import Conflict, Forbidden, NotFound
 
 from ..core.columns import utcnow
-from ..core.db import Session, begin_transaction
+from ..core.db import Session, begin_transaction, refuse_at_limit
 from ..core.digests import digest
 from ..core.errors import invalid
 from ..core.memberships import MEMBERS, OWNER, Membership
@@ -54,16 +54,14 @@ def create_invitation(user_id: str, list_id: str, fields: dict) -> Invitation:
     code = secrets.token_urlsafe(24)
     found = _managed_list(user_id, list_id)
     now = utcnow()
-    live = Session.execute(
+    # the list's sharing lock, held, serialises the creates counted here
+    refuse_at_limit(
         select(func.count())
         .select_from(Invitation)
-        .where(Invitation.list_id == found.id, *_live(now))
-    ).scalar()
-    if live >= MAX_LIVE_INVITATIONS:
-        raise Conflict(
-            f"At most {MAX_LIVE_INVITATIONS} open invitations per list: "
-            "revoke one first."
-        )
+        .where(Invitation.list_id == found.id, *_live(now)),
+        MAX_LIVE_INVITATIONS,
+        f"At most {MAX_LIVE_INVITATIONS} open invitations per list: revoke one first.",
+    )
     created = Invitation(
         list_id=found.id,
         role=fields["role"],
