@@ -14,9 +14,9 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from taskapi.tasks.schemas import TaskCreateSchema, TaskQuerySchema, TaskUpdateSchema
 from tests.support.environment import POOLER_SETTINGS, ROOT
 from tests.support.mcp import TOOLS, agent_for, error_text, rpc
+from tests.support.responses import assert_security_headers
 from tests.support.servers import LiveServer, gunicorn
 from tests.support.users import SECRET, bearer, make_token, new_user_id
-from tests.web.test_security_headers import assert_security_headers
 
 
 def test_the_tools_are_listed_with_their_schemas_and_annotations(mcp_url):

@@ -1,5 +1,5 @@
 """Assertions on answers: the contract's JSON error body, a 401 with its Bearer
-challenge, the headers CORS exposes."""
+challenge, the headers CORS exposes, the security headers every answer carries."""
 
 
 def assert_error(response, status, title=None):
@@ -27,3 +27,15 @@ def exposed_headers(response) -> set:
     """The header names CORS lets a browser read, lower case."""
     header = response.headers["Access-Control-Expose-Headers"]
     return {name.strip().lower() for name in header.split(",")}
+
+
+JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def assert_security_headers(response, *, api):
+    headers = response.headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Content-Security-Policy"] == JSON_CSP
+    if api:
+        assert headers["Cache-Control"] == "no-store"

@@ -6,19 +6,9 @@ import logging
 
 import pytest
 
+from tests.support.responses import assert_security_headers
 from tests.support.servers import http_get
 from tests.support.users import make_token
-
-JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
-
-
-def assert_security_headers(response, *, api):
-    headers = response.headers
-    assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["Referrer-Policy"] == "no-referrer"
-    assert headers["Content-Security-Policy"] == JSON_CSP
-    if api:
-        assert headers["Cache-Control"] == "no-store"
 
 
 def test_authenticated_answers_are_not_stored_by_any_cache(alice):
