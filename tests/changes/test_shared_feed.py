@@ -15,7 +15,7 @@ from taskapi.core.columns import utcnow
 from taskapi.core.db import Session, get_engine
 from taskapi.core.memberships import Membership
 from taskapi.tasks.models import Task
-from tests.changes.test_change_feed import client_of, full_read
+from tests.support.changes import client_of, full_read
 from tests.support.responses import assert_error
 from tests.support.sharing import remove, share, shared_list
 from tests.support.sql import explain_last_statement, plan_nodes, sent_statements

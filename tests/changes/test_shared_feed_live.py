@@ -9,36 +9,25 @@ import time
 
 import pytest
 
-from tests.changes.test_change_feed import SyncClient, full_read
-from tests.support.servers import LiveServer
+from tests.support.changes import SyncClient, full_read
+from tests.support.servers import LiveServer, LiveUser
 from tests.support.sharing import remove, share
+from tests.support.users import new_user_id
 
 SECONDS = 5
 
 
-class Caller:
-    """A user of the live server with the methods tests/support/sharing.py calls."""
+class Caller(LiveUser):
+    """A user of the live server with the methods tests/support/sharing.py calls;
+    any answer but a 5xx is part of the game."""
 
     def __init__(self, server, name):
-        self.live = server.user(name)
-        self.id = self.live.id
+        super().__init__(server, new_user_id(name))
 
-    def request(self, method, path, json=None):
-        response = self.live.request(method, path, json=json)
+    def request(self, method, path, json=None, headers=None):
+        response = super().request(method, path, json=json, headers=headers)
         assert response.status_code < 500, (method, path, response.data[:500])
         return response
-
-    def get(self, path):
-        return self.request("GET", path)
-
-    def post(self, path, json=None):
-        return self.request("POST", path, json=json)
-
-    def patch(self, path, json=None):
-        return self.request("PATCH", path, json=json)
-
-    def delete(self, path):
-        return self.request("DELETE", path)
 
     def reads(self, path):
         response = self.get(path)
