@@ -166,6 +166,11 @@ def bob(client):
 
 
 @pytest.fixture
+def carol(client):
+    return User(client, new_user_id("carol"))
+
+
+@pytest.fixture
 def users_on(client, prefix):
     """Make users who call the API through the route family under test."""
 

@@ -3,17 +3,9 @@ go to its assignee, or without one to its creator, and only while that user
 sees the task. reminder.due follows the same rule:
 tests/webhooks/test_webhook_sharing.py."""
 
-import pytest
-
 from tests.support.sharing import remove, share, shared_list
-from tests.support.users import User, new_user_id
 
 AT = "2026-12-10T08:00:00Z"
-
-
-@pytest.fixture
-def carol(client):
-    return User(client, new_user_id("carol"))
 
 
 def reminded(user) -> list[str]:

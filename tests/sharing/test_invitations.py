@@ -21,11 +21,6 @@ from tests.support.users import User, new_user_id
 URL_SAFE = re.compile(r"[A-Za-z0-9_-]{32,}")
 
 
-@pytest.fixture
-def carol(client):
-    return User(client, new_user_id("carol"))
-
-
 def parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 

@@ -15,11 +15,6 @@ NEVER_USED = "0b9c2c1e-4f7e-4e54-9a39-5a2f8a1d6c11"
 
 
 @pytest.fixture
-def carol(client):
-    return User(client, new_user_id("carol"))
-
-
-@pytest.fixture
 def family(alice, bob, carol):
     """alice's list, bob an editor, carol a viewer."""
     made = shared_list(alice, "Family", members=[bob], role="editor")

@@ -12,11 +12,6 @@ NEVER_USED = "0b9c2c1e-4f7e-4e54-9a39-5a2f8a1d6c11"
 
 
 @pytest.fixture
-def carol(client):
-    return User(client, new_user_id("carol"))
-
-
-@pytest.fixture
 def dave(client):
     return User(client, new_user_id("dave"))
 
