@@ -6,6 +6,7 @@ once at 19 open make 20."""
 import pytest
 
 from taskapi.sharing.service import MAX_LIVE_INVITATIONS, MAX_MEMBERS
+from tests.support.sharing import invite, shared_list
 
 pytestmark = pytest.mark.postgres_only
 
@@ -18,28 +19,14 @@ def people(live_server):
     return make
 
 
-def new_list(owner, name="Family") -> dict:
-    response = owner.post("/lists", json={"name": name})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def invitation(owner, list_id, role="editor", max_uses=1) -> dict:
-    response = owner.post(
-        f"/lists/{list_id}/invitations", json={"role": role, "max_uses": max_uses}
-    )
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
 def accept(user, code):
     return user.post("/invitations/accept", json={"code": code})
 
 
 def test_ten_concurrent_accepts_of_a_one_use_code_make_one_member(people, race):
     (alice,) = people("alice")
-    family = new_list(alice)
-    code = invitation(alice, family["id"])["code"]
+    family = shared_list(alice)
+    code = invite(alice, family["id"], max_uses=1)
     invitees = people("invitee", 10)
 
     answers = race([lambda user=user: accept(user, code) for user in invitees])
@@ -53,14 +40,14 @@ def test_ten_concurrent_accepts_of_a_one_use_code_make_one_member(people, race):
 
 def test_concurrent_accepts_at_99_people_end_at_exactly_100(people, race):
     (alice,) = people("alice")
-    family = new_list(alice)
+    family = shared_list(alice)
     for batch in range(2):
-        code = invitation(alice, family["id"], max_uses=49)["code"]
+        code = invite(alice, family["id"], max_uses=49)
         for user in people(f"member{batch}-", 49):
             assert accept(user, code).status_code == 200
     assert len(alice.get(f"/lists/{family['id']}/members").get_json()) == 99
     # a code each: the invitation's row lock alone would not keep the count
-    codes = [invitation(alice, family["id"], "viewer")["code"] for _ in range(10)]
+    codes = [invite(alice, family["id"], "viewer") for _ in range(10)]
     latecomers = people("late", 10)
 
     answers = race(
@@ -79,9 +66,9 @@ def test_concurrent_accepts_at_99_people_end_at_exactly_100(people, race):
 
 def test_concurrent_invitations_at_19_open_end_at_exactly_20(people, race):
     (alice,) = people("alice")
-    family = new_list(alice)
+    family = shared_list(alice)
     for _ in range(MAX_LIVE_INVITATIONS - 1):
-        invitation(alice, family["id"])
+        invite(alice, family["id"])
     url = f"/lists/{family['id']}/invitations"
 
     answers = race(
@@ -96,9 +83,9 @@ def test_concurrent_accepts_and_removals_keep_the_count_true(people, race):
     """Joining and leaving at once: every answer is a success, and the list's
     member_count is the number of members listed."""
     (alice,) = people("alice")
-    family = new_list(alice)
+    family = shared_list(alice)
     leavers = people("leaver", 5)
-    code = invitation(alice, family["id"], max_uses=10)["code"]
+    code = invite(alice, family["id"], max_uses=10)
     for user in leavers:
         assert accept(user, code).status_code == 200
     joiners = people("joiner", 5)
