@@ -15,7 +15,7 @@ from ..core.db import Session, begin_transaction, refuse_past_limit
 from ..core.scope import owned
 from ..lists.models import LISTS, TaskList
 from ..lists.service import MAX_LISTS, name_key
-from ..reminders.service import write_reminders
+from ..reminders.service import addressee, write_new_reminders
 from ..tasks import idempotency
 from ..tasks.models import TASKS, Task
 from .plan import Plan, plan
@@ -94,14 +94,16 @@ def write(user_id: str, planned: Plan) -> dict:
         except IntegrityError:  # a list renamed to one of these names meanwhile
             raise Conflict("A list name was taken meanwhile; retry.") from None
     rows = _positions(user_id, planned.tasks)
-    reminders = {row["id"]: row["reminders"] for row in rows if row["reminders"]}
     # parents first: a subtask's foreign key names a row already there
     for subtasks in (False, True):
         batch = [row for row in rows if (row["parent_id"] is not None) is subtasks]
         if batch:
             Session.execute(insert(Task.__table__), batch)
-    for task_id, stored in reminders.items():
-        write_reminders(user_id, task_id, stored, new=True)
+    write_new_reminders(
+        (addressee(row["created_by"], row["user_id"]), row["id"], row["reminders"])
+        for row in rows
+        if row["reminders"]
+    )
     return {"lists": len(planned.lists), "tasks": len(rows)}
 
 

@@ -9,6 +9,7 @@ computes the recipient from the task when it fires.
 """
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select, union_all
@@ -26,25 +27,31 @@ def creator(rows):
     return func.coalesce(rows.created_by, rows.user_id)
 
 
-def write_reminders(user_id: str, task_id: uuid.UUID, reminders: list, new: bool):
-    """Make the task's rows those of `reminders` (stored form); `new`: it has none.
+def addressee(created_by: str | None, owner: str) -> str:
+    """Whom a task's rows go to (creator() in Python): its creator; a task
+    written without one counts as its place's owner's."""
+    return created_by or owner
 
-    The caller has checked that `user_id` may write the task; the rows follow
-    the task (by its id, addressed to its creator) whoever writes, so `user_id`
-    plays no part in the statements."""
+
+def write_reminders(to: str, task_id: uuid.UUID, reminders: list, new: bool):
+    """Make the task's rows those of `reminders` (stored form), addressed to
+    `to` (addressee() of the task); `new`: it has none. The caller has checked
+    that its user may write the task."""
     if not new:
         Session.execute(delete(Reminder.__table__).where(REMINDERS.task_id == task_id))
+    write_new_reminders([(to, task_id, reminders)])
+
+
+def write_new_reminders(tasks: Iterable[tuple[str, uuid.UUID, list]]) -> None:
+    """The rows of tasks that have none yet, each given as (its addressee, its
+    id, its reminders in stored form): one statement for them all."""
     rows = [
-        {"task_id": task_id, "remind_at": at, "before": before}
+        {"user_id": to, "task_id": task_id, "remind_at": at, "before": before}
+        for to, task_id, reminders in tasks
         for at, before in instants(reminders)
     ]
     if rows:
-        # the task's row as this transaction wrote it
-        addressee = select(creator(TASKS)).where(TASKS.id == task_id)
-        Session.execute(
-            insert(Reminder.__table__).values(user_id=addressee.scalar_subquery()),
-            rows,
-        )
+        Session.execute(insert(Reminder.__table__), rows)
 
 
 def due_reminders(user_id: str, after: datetime, before: datetime) -> list:
