@@ -13,12 +13,12 @@ import orjson
 from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
-from werkzeug.exceptions import Conflict, HTTPException, UnprocessableEntity
+from werkzeug.exceptions import Conflict, HTTPException
 from werkzeug.http import parse_etags
 
 from ..core.columns import utcnow
 from ..core.db import Session, dialect_name, get_engine
-from ..core.errors import http_error, invalid
+from ..core.errors import http_error, invalid, unprocessable
 from ..core.etags import IfMatch
 from ..tasks import completion, idempotency, ordering
 from ..tasks import service as task_queries
@@ -105,13 +105,7 @@ def _load(schema, body, field="body"):
     try:
         return schema.load(body)
     except ValidationError as error:
-        raise _unprocessable(error.messages) from None
-
-
-def _unprocessable(messages):
-    error = UnprocessableEntity()
-    error.data = {"message": "Validation failed", "errors": {"json": messages}}
-    return error
+        raise unprocessable(error.messages) from None
 
 
 def _if_match(operation) -> IfMatch | None:
@@ -137,7 +131,7 @@ def _run(user_id: str, operation, refs: dict) -> dict:
     known = {"op", "ref", "body", "id", "if_match"}
     unknown = sorted(set(operation) - known)
     if unknown:
-        raise _unprocessable({name: ["Unknown field."] for name in unknown})
+        raise unprocessable({name: ["Unknown field."] for name in unknown})
     body = operation.get("body")
     if isinstance(body, dict):
         body = {

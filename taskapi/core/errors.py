@@ -43,15 +43,18 @@ class ErrorSchema(ma.Schema):
     )
 
 
+def unprocessable(errors: dict, location: str = "json"):
+    """A 422 with `errors` (messages by field) at `location`, as the schemas'
+    own look."""
+    error = UnprocessableEntity()
+    error.data = {"message": "Validation failed", "errors": {location: errors}}
+    return error
+
+
 def invalid(field: str, message: str, location: str = "json"):
     """A 422 on one field, as the schemas' own look: for the checks only the
     database can make (a referenced list or task that is not the user's)."""
-    error = UnprocessableEntity()
-    error.data = {
-        "message": "Validation failed",
-        "errors": {location: {field: [message]}},
-    }
-    return error
+    return unprocessable({field: [message]}, location)
 
 
 def error_body(status: int, detail: str, errors=None) -> dict:

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 from fractional_indexing import FIError, validate_order_key
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException, UnprocessableEntity
+from werkzeug.exceptions import HTTPException
 
 from ..core.columns import utcnow
+from ..core.errors import unprocessable
 from ..recurrence.occurrences import check_recurrence, stored_reminders
 from ..tasks.completion import status_on_create
 from ..tasks.models import PRIORITY_RANK
@@ -30,12 +31,6 @@ class Plan:
     tasks: list = field(default_factory=list)
 
 
-def refused(errors: dict):
-    error = UnprocessableEntity()
-    error.data = {"message": "Validation failed", "errors": {"json": errors}}
-    return error
-
-
 class _Checked:
     """The document's entries, loaded; errors by the entry's label (its index
     in the document, or for a calendar the VTODO's UID)."""
@@ -44,7 +39,7 @@ class _Checked:
         try:
             head = DocumentSchema().load(document)
         except ValidationError as error:
-            raise refused(error.normalized_messages()) from None
+            raise unprocessable(error.normalized_messages()) from None
         self.labels = labels or [str(i) for i in range(len(head["tasks"]))]
         self.errors = {"lists": {}, "tasks": {}}
         self.lists = self._each(head["lists"], load_list, "lists")
@@ -68,7 +63,7 @@ class _Checked:
     def raise_any(self) -> None:
         errors = {kind: found for kind, found in self.errors.items() if found}
         if errors:
-            raise refused(errors)
+            raise unprocessable(errors)
 
 
 def plan(user_id: str, document: dict, labels: list[str] | None = None) -> Plan:

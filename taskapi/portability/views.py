@@ -8,12 +8,13 @@ from flask.views import MethodView
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from ..core.columns import utcnow
+from ..core.errors import unprocessable
 from ..core.jsonio import body_limit, is_json_media_type, request_body
 from ..core.routes import READ, WRITE, UserBlueprint, needs_scope
 from ..tasks.idempotency import Replay
 from ..tasks.schemas import IdempotencyKeySchema
 from ..web.ratelimit import check_import_budget
-from . import document, importer, plan, vtodo
+from . import document, importer, vtodo
 from . import service as export
 from .schemas import ImportedSchema
 
@@ -104,5 +105,5 @@ def _document(body: bytes) -> tuple[dict, list | None]:
     except orjson.JSONDecodeError:
         raise BadRequest("The request body is not valid JSON.") from None
     if not isinstance(found, dict):
-        raise plan.refused({"_schema": ["An export document is a JSON object."]})
+        raise unprocessable({"_schema": ["An export document is a JSON object."]})
     return found, None
