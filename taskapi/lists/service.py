@@ -141,16 +141,22 @@ def _committed_or_conflict() -> None:
         raise _duplicate_name() from None
 
 
+def refuse_more_lists(user_id: str, adding: int, remedy: str) -> None:
+    """Hold the user's lists lock until the transaction ends, then 409 if
+    `adding` more lists would take the lists they own past MAX_LISTS."""
+    refuse_past_limit(
+        f"lists:{user_id}",
+        select(func.count()).select_from(TaskList).where(*owned(user_id, TaskList)),
+        MAX_LISTS + 1 - adding,
+        f"At most {MAX_LISTS} lists per user: {remedy}",
+    )
+
+
 def create_list(user_id: str, fields: dict) -> SeenList:
     """One transaction that holds the user's lists lock, so that two creates
     cannot both pass the count of 200 (the lists they own)."""
     begin_transaction()
-    refuse_past_limit(
-        f"lists:{user_id}",
-        select(func.count()).select_from(TaskList).where(*owned(user_id, TaskList)),
-        MAX_LISTS,
-        f"At most {MAX_LISTS} lists per user: delete one first.",
-    )
+    refuse_more_lists(user_id, 1, "delete one first.")
     key = name_key(fields["name"])
     if _name_taken(user_id, key):
         raise _duplicate_name()

@@ -11,10 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Conflict
 
 from ..core.columns import utcnow
-from ..core.db import Session, begin_transaction, refuse_past_limit
+from ..core.db import Session, begin_transaction
 from ..core.scope import owned
 from ..lists.models import LISTS, TaskList
-from ..lists.service import MAX_LISTS, name_key
+from ..lists.service import name_key, refuse_more_lists
 from ..reminders.service import addressee, write_new_reminders
 from ..tasks import idempotency
 from ..tasks.models import TASKS, Task
@@ -79,14 +79,7 @@ def write(user_id: str, planned: Plan) -> dict:
     """Insert the plan in the current transaction; what it created."""
     now = utcnow()
     if planned.lists:
-        refuse_past_limit(
-            f"lists:{user_id}",
-            select(func.count() + len(planned.lists))
-            .select_from(TaskList)
-            .where(*owned(user_id, TaskList)),
-            MAX_LISTS + 1,
-            f"At most {MAX_LISTS} lists per user: this import would pass it.",
-        )
+        refuse_more_lists(user_id, len(planned.lists), "this import would pass it.")
         try:
             Session.execute(
                 insert(TaskList.__table__), _list_rows(user_id, planned.lists, now)
