@@ -31,8 +31,9 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 # The database answers the time checks and hands the scopes over as text: what
 # parses fastest on every request (the one statement every token pays for).
 BY_HASH_SQL = (
-    "SELECT id, user_id, scopes::text, expires_at <= now(),"
-    " last_used_at IS NULL OR last_used_at < now() - interval '1 minute'"
+    "SELECT id, user_id, scopes::text, expires_at <= now(), last_used_at IS NULL"
+    " OR last_used_at < now() - interval"
+    f" '{LAST_USED_RESOLUTION.total_seconds():g} seconds'"
     " FROM access_tokens WHERE token_hash = %s"
 )
 _BY_HASH = prepared(
