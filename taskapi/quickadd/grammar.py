@@ -18,13 +18,12 @@ from datetime import date, datetime, time, timedelta
 
 from ..recurrence.dates import first_occurrence, local_to_utc
 from ..recurrence.rules import MAX_INTERVAL, WEEKDAYS, zone, zone_name
+from ..tasks.schemas import MAX_TAG_LENGTH, MAX_TAGS
 
 DATE, TIME, RECURRENCE = "date", "time", "recurrence"
 PRIORITY, TAG, LIST = "priority", "tag", "list"
 KINDS = (DATE, TIME, RECURRENCE, PRIORITY, TAG, LIST)
 PRIORITIES = {"1": "urgent", "2": "high", "3": "medium", "4": "low"}
-MAX_TAGS = 20
-MAX_TAG_LENGTH = 50
 
 _DAY_NAMES = {
     "monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "wednesday": 2, "wed": 2,

@@ -33,6 +33,7 @@ READ_ONLY_FIELDS = (
     "next_task_id",
 )
 MAX_TAGS = 20
+MAX_TAG_LENGTH = 50
 # Deeper pages are refused (422) rather than sent to the database as an OFFSET.
 MAX_PAGE_OFFSET = 2**31 - 1
 
@@ -99,7 +100,7 @@ class Tags(fields.List):
 
     def __init__(self, **kwargs):
         super().__init__(
-            Text(strip=True, validate=validate.Length(1, 50)),
+            Text(strip=True, validate=validate.Length(1, MAX_TAG_LENGTH)),
             validate=validate.Length(max=MAX_TAGS),
             **kwargs,
         )
