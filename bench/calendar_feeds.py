@@ -17,54 +17,32 @@ peak before the first read.
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 
-from in_process import app_on_fresh_database, median_ms
+from in_process import (
+    add_dated_tasks,
+    app_on_fresh_database,
+    auth_headers,
+    call,
+    drain,
+    median_ms,
+    peak_kib,
+)
 from werkzeug.test import EnvironBuilder
 
 from taskapi.core.db import get_engine
-from tests.support.bulk import add_tasks, run_unbounded
-from tests.support.users import make_token
 
 USER = "bench-calendar"
-
-
-def call(app, environ) -> bytes:
-    status = []
-    body = b"".join(app(environ, lambda s, h: status.append(s)))
-    assert status[0][0] == "2", (status, body[:300])
-    return body
-
-
-def drain(app, environ) -> tuple[int, int]:
-    """Read a streamed answer piece by piece, keeping none: (bytes, VEVENTs)."""
-    status, size, events = [], 0, 0
-    for piece in app(environ, lambda s, h: status.append(s)):
-        size += len(piece)
-        events += piece.count(b"BEGIN:VEVENT")
-    assert status[0][0] == "2", status
-    return size, events
-
-
-def peak_kib() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def one_size(tasks: int, repeat: int) -> dict:
     sys.stderr = open(os.devnull, "w")  # noqa: SIM115  the request log goes nowhere
     with app_on_fresh_database(f"bench_calendar_{tasks}") as app:
         engine = get_engine(app)
-        add_tasks(engine, USER, tasks)
-        run_unbounded(
-            engine,
-            "UPDATE tasks SET due_date = now() + random() * interval '365 days',"
-            ' tags = \'["bench", "calendar"]\','
-            " description = 'A description, with; some text' WHERE user_id = :user",
-            user=USER,
-        )
-        headers = {"Authorization": f"Bearer {make_token(USER, lifetime=3600)}"}
+        description = "A description, with; some text"
+        add_dated_tasks(engine, USER, tasks, "calendar", description)
+        headers = auth_headers(USER)
         builder = EnvironBuilder(
             "/api/calendar-feeds", method="POST", json={}, headers=headers
         )

@@ -1,8 +1,12 @@
-"""What the in-process benchmarks share (bench/sync.py, bench/agents.py): a fresh,
-migrated PostgreSQL database with the app on it, and a median timer."""
+"""What the in-process benchmarks share (bench/sync.py, bench/agents.py,
+bench/export.py...): a fresh, migrated PostgreSQL database with the app on it,
+a user's tasks, requests straight to the WSGI app, a median timer and the
+process's peak memory."""
 
 import contextlib
+import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -16,7 +20,54 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from taskapi.config import database_url  # noqa: E402
-from tests.support.users import SECRET  # noqa: E402
+from tests.support.bulk import add_tasks, run_unbounded  # noqa: E402
+from tests.support.users import SECRET, make_token  # noqa: E402
+
+
+def auth_headers(user: str) -> dict:
+    """A sign-in token's header for `user`: made once, outside timed loops."""
+    return {"Authorization": f"Bearer {make_token(user, lifetime=3600)}"}
+
+
+def answer(app, environ) -> tuple[bytes, dict]:
+    """The app's whole answer to `environ`, which must be a 2xx: body, headers."""
+    status = []
+    body = b"".join(app(environ, lambda s, h: status.append((s, h))))
+    assert status[0][0][0] == "2", (status, body[:300])
+    return body, dict(status[0][1])
+
+
+def call(app, environ) -> bytes:
+    return answer(app, environ)[0]
+
+
+def drain(app, environ) -> tuple[int, int]:
+    """Read a streamed answer piece by piece, keeping none: (bytes, VEVENTs)."""
+    status, size, events = [], 0, 0
+    for piece in app(environ, lambda s, h: status.append(s)):
+        size += len(piece)
+        events += piece.count(b"BEGIN:VEVENT")
+    assert status[0][0] == "2", status
+    return size, events
+
+
+def peak_kib() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def add_dated_tasks(engine, user: str, count: int, tag: str, description: str):
+    """`count` tasks of the user's, each due some time in the coming year, tagged
+    "bench" and `tag`, with `description`."""
+    add_tasks(engine, user, count)
+    run_unbounded(
+        engine,
+        "UPDATE tasks SET due_date = now() + random() * interval '365 days',"
+        " tags = CAST(:tags AS jsonb), description = :description"
+        " WHERE user_id = :user",
+        tags=json.dumps(["bench", tag]),
+        description=description,
+        user=user,
+    )
 
 
 def median_ms(call, repeat: int) -> float:

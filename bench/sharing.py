@@ -12,20 +12,18 @@ per request of each user, interleaved round by round, and the member's ratio.
 """
 
 import argparse
-import logging
 import json
-import os
+import logging
 import statistics
 import sys
 import time
 
-from in_process import app_on_fresh_database
+from in_process import answer, app_on_fresh_database, auth_headers
 from sqlalchemy import text
 from werkzeug.test import EnvironBuilder
 
 from taskapi.core.db import get_engine
 from taskapi.core.timeouts import lift_statement_timeout
-from tests.support.users import make_token
 
 MEMBER, OWNER = "bench-member", "bench-owner"
 
@@ -77,16 +75,9 @@ def load(app, lists: int, per_list: int) -> None:
         )
 
 
-def request(app, path: str, query: str, user: str):
-    environ = EnvironBuilder(
-        path,
-        query_string=query,
-        headers={"Authorization": f"Bearer {make_token(user, lifetime=3600)}"},
-    ).get_environ()
-    status = []
-    body = b"".join(app(environ, lambda s, h: status.append((s, h))))
-    assert status[0][0].startswith("200"), (status, body[:300])
-    return body, dict(status[0][1])
+def request(app, path: str, query: str, headers: dict):
+    environ = EnvironBuilder(path, query_string=query, headers=headers).get_environ()
+    return answer(app, environ)
 
 
 def main() -> None:
@@ -98,25 +89,28 @@ def main() -> None:
     logging.getLogger("taskapi.request").disabled = True  # the request log goes nowhere
     with app_on_fresh_database("bench_sharing") as app:
         load(app, args.lists, args.tasks)
+        headers = {user: auth_headers(user) for user in (MEMBER, OWNER)}
         cursors = {}
         for user in (MEMBER, OWNER):
             cursor = ""
             while True:  # follow the feed to its end: the next poll is empty
                 query = f"limit=500&cursor={cursor}" if cursor else "limit=500"
-                body, _ = request(app, "/api/changes", query, user)
+                body, _ = request(app, "/api/changes", query, headers[user])
                 page = json.loads(body)
                 cursor = page["cursor"]
                 if not page["has_more"]:
                     break
             cursors[user] = cursor
         scenarios = {
-            "page 1": lambda user: request(app, "/api/tasks", "per_page=50", user),
+            "page 1": lambda user: request(
+                app, "/api/tasks", "per_page=50", headers[user]
+            ),
             "empty poll": lambda user: request(
-                app, "/api/changes", f"cursor={cursors[user]}", user
+                app, "/api/changes", f"cursor={cursors[user]}", headers[user]
             ),
         }
         for name, call in scenarios.items():
-            _, headers = call(MEMBER)
+            _, answered = call(MEMBER)
             times = {MEMBER: [], OWNER: []}
             for _ in range(args.repeat):
                 for user in (MEMBER, OWNER):
@@ -128,8 +122,8 @@ def main() -> None:
                 f"{name}: member {member:.2f} ms, owner {owner:.2f} ms, "
                 f"member/owner {member / owner:.2f}"
                 + (
-                    f" (total {headers.get('X-Total-Count')})"
-                    if "Total" in str(headers)
+                    f" (total {answered.get('X-Total-Count')})"
+                    if "Total" in str(answered)
                     else ""
                 ),
                 file=sys.__stdout__,
