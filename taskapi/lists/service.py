@@ -180,16 +180,16 @@ def _locked_list(user_id: str, list_id: str, if_match: IfMatch | None) -> SeenLi
     them). A member: 403 (nothing locked); who does not see it: 404."""
     Session.rollback()
     begin_transaction()
-    get_list(user_id, list_id, owner_only=True)
+    seen = get_list(user_id, list_id, owner_only=True)
     found = Session.scalars(
         select(TaskList)
-        .where(*owned(user_id, TaskList), TaskList.id == list_uuid(list_id))
+        .where(*owned(user_id, TaskList), TaskList.id == seen.id)
         .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).one_or_none()
-    if found is None:
+    if found is None:  # deleted since the read
         raise NotFound(LIST_NOT_FOUND)
-    answer = SeenList(found, OWNER, count_members(found.id))
+    answer = SeenList(found, OWNER, seen.member_count)
     if if_match is not None:
         if_match.check(answer)
     return answer
