@@ -6,8 +6,6 @@ Only its SHA-256 is stored."""
 import secrets
 import zlib
 
-from ..core.digests import digest  # noqa: F401  what is stored of a token
-
 PREFIX = "tsk_"
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 RANDOM_LENGTH = 34  # 34 base62 characters: 202 bits from `secrets`

@@ -18,10 +18,11 @@ from ..core.db import (
     dbapi_first_row,
     refuse_past_limit,
 )
+from ..core.digests import digest
 from ..core.prepared import prepared
 from ..core.routes import READ, WRITE
 from ..core.scope import of_user, uuid_or_404
-from .format import digest, new_token
+from .format import new_token
 from .models import AccessToken
 
 MAX_LIVE_TOKENS = 50
