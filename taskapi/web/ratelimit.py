@@ -70,17 +70,21 @@ class Counted(NamedTuple):
 
 
 class UserBudget:
-    """The limits every request of a user shares, in one storage."""
+    """The limits of one setting, counted per key (a user, a feed) in one storage;
+    `wording` says them in the 429, `{limit}` standing for the setting's value."""
 
     def __init__(
         self,
+        setting: str,
+        wording: str,
         limits_text: str,
         storage: Storage,
         prefix: str,
-        blueprints,
+        blueprints=(),
         kind: str = "user",
         scope: str = SCOPE,
     ):
+        self.setting, self.wording = setting, wording
         self.blueprints = frozenset(blueprints)
         self.kind, self.scope = kind, scope
         self.items = parse_many(limits_text)
@@ -88,12 +92,12 @@ class UserBudget:
         self.strategy = FixedWindowRateLimiter(storage)
         self.prefix = prefix
 
-    def count(self, user_id: str, cost: int = 1) -> tuple[bool, Counted]:
+    def count(self, key: str, cost: int = 1) -> tuple[bool, Counted]:
         """Count `cost` requests against every limit (all must hold): (allowed,
         the limit to report: the refusing one, else the one with least left)."""
         reported = None
         for item in self.items:
-            identifiers = (self.prefix, f"{self.kind}:{user_id}", self.scope)
+            identifiers = (self.prefix, f"{self.kind}:{key}", self.scope)
             allowed = self.strategy.hit(item, *identifiers, cost=cost)
             stats = self.strategy.get_window_stats(item, *identifiers)
             counted = Counted(item, stats.remaining, stats.reset_time)
@@ -103,24 +107,26 @@ class UserBudget:
                 reported = counted
         return True, reported
 
+    def refusal(self) -> str:
+        limit = current_app.config[self.setting]
+        return (
+            f"{self.wording.format(limit=limit)} Retry after the number of seconds "
+            "in Retry-After."
+        )
 
-def limit_message() -> str:
-    return (
-        f"Too many requests: the limit is {current_app.config['API_RATE_LIMIT']} "
-        "per user. Retry after the number of seconds in Retry-After."
-    )
 
-
-def _spend(budget: UserBudget, cost: int) -> None:
-    """Count `cost` requests of the current user; 429 past the budget."""
+def _spend(budget: UserBudget, key: str, cost: int = 1, report: bool = True) -> None:
+    """Count `cost` requests of `key`; 429 past the budget. `report`: the
+    response's headers report this budget even when it allows the request."""
     try:
-        allowed, counted = budget.count(g.user_id, cost)
+        allowed, counted = budget.count(key, cost)
     except Exception:  # the storage is down: serve unlimited rather than not at all
         current_app.logger.exception("rate limit storage unavailable")
         return
-    g.rate_limit = counted
+    if report or not allowed:
+        g.rate_limit = counted
     if not allowed:
-        raise TooManyRequests(limit_message())
+        raise TooManyRequests(budget.refusal())
 
 
 def check_budget():
@@ -133,7 +139,7 @@ def check_budget():
         or request.blueprint not in budget.blueprints
     ):
         return
-    _spend(budget, 1)
+    _spend(budget, g.user_id)
 
 
 def charge(extra: int) -> None:
@@ -141,41 +147,24 @@ def charge(extra: int) -> None:
     its operations); 429 if that passes the budget."""
     budget = current_app.extensions.get(EXTENSION)
     if budget is not None and extra > 0:
-        _spend(budget, extra)
+        _spend(budget, g.user_id, extra)
 
 
 def check_feed_budget(feed_id) -> None:
     """Count one poll of a calendar feed against its own budget; 429 (with
     Retry-After) past it. Calendars poll hourly at most: the budget stops a
     leaked URL from being read in a loop."""
-    _spend_own(
-        FEED_EXTENSION, str(feed_id), "CALENDAR_FEED_RATE_LIMIT", "this calendar feed"
-    )
+    budget = current_app.extensions.get(FEED_EXTENSION)
+    if budget is not None:
+        _spend(budget, str(feed_id))
 
 
 def check_import_budget(user_id: str) -> None:
     """Count one import of the user's against its own budget; 429 past it. The
     response keeps reporting the user's budget unless this one refuses."""
-    _spend_own(IMPORT_EXTENSION, user_id, "IMPORT_RATE_LIMIT", "imports", report=False)
-
-
-def _spend_own(extension, key, setting, what, report=True) -> None:
-    budget = current_app.extensions.get(extension)
-    if budget is None:
-        return
-    try:
-        allowed, counted = budget.count(key)
-    except Exception:  # the storage is down: serve unlimited rather than not at all
-        current_app.logger.exception("rate limit storage unavailable")
-        return
-    if report or not allowed:
-        g.rate_limit = counted
-    if not allowed:
-        raise TooManyRequests(
-            f"Too many requests for {what}: the limit is "
-            f"{current_app.config[setting]}. Retry after the number of seconds in "
-            "Retry-After."
-        )
+    budget = current_app.extensions.get(IMPORT_EXTENSION)
+    if budget is not None:
+        _spend(budget, user_id, report=False)
 
 
 def add_headers(response):
@@ -204,25 +193,27 @@ def init_app(app, limited_blueprints) -> None:
         uri = "taskapi-memory://"  # SweptMemoryStorage
     # One storage per app: tests run apps with different storages side by side.
     storage = storage_from_string(uri)
-    app.extensions[EXTENSION] = UserBudget(
-        app.config["API_RATE_LIMIT"],
-        storage,
-        app.config["RATELIMIT_KEY_PREFIX"],
+
+    def budget(setting: str, wording: str, blueprints=(), **where) -> UserBudget:
+        limits_text, prefix = app.config[setting], app.config["RATELIMIT_KEY_PREFIX"]
+        return UserBudget(
+            setting, wording, limits_text, storage, prefix, blueprints, **where
+        )
+
+    app.extensions[EXTENSION] = budget(
+        "API_RATE_LIMIT",
+        "Too many requests: the limit is {limit} per user.",
         (blueprint.name for blueprint in limited_blueprints),
     )
-    app.extensions[FEED_EXTENSION] = UserBudget(
-        app.config["CALENDAR_FEED_RATE_LIMIT"],
-        storage,
-        app.config["RATELIMIT_KEY_PREFIX"],
-        (),
+    app.extensions[FEED_EXTENSION] = budget(
+        "CALENDAR_FEED_RATE_LIMIT",
+        "Too many requests for this calendar feed: the limit is {limit}.",
         kind="feed",
         scope=FEED_SCOPE,
     )
-    app.extensions[IMPORT_EXTENSION] = UserBudget(
-        app.config["IMPORT_RATE_LIMIT"],
-        storage,
-        app.config["RATELIMIT_KEY_PREFIX"],
-        (),
+    app.extensions[IMPORT_EXTENSION] = budget(
+        "IMPORT_RATE_LIMIT",
+        "Too many requests for imports: the limit is {limit}.",
         scope=IMPORT_SCOPE,
     )
     app.before_request(check_budget)
