@@ -3,7 +3,8 @@ app's own INSERT (the append position computed inside it, as tasks/service.py
 sends it) from `--clients` connections for 50 users, against the migrated schema
 and against it with each trigger switched off, all triggers off, and a copy of
 the table with only a primary key and one index (what the yardstick's peer
-inserts into). Inserts per second, each variant `--rounds` times, interleaved.
+inserts into, with no position to find). Inserts per second, each variant
+`--rounds` times, interleaved, and their median.
 
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
         .venv/bin/python bench/insert_capacity.py [--clients 16] [--seconds 6]
@@ -16,6 +17,7 @@ import glob
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import tempfile
 
@@ -35,6 +37,8 @@ VALUES (gen_random_uuid(), 'user' || :u, 'user' || :u, 'user' || :u, 'load task'
     ORDER BY position DESC, id DESC LIMIT 1)))
 RETURNING *;
 """
+# the peer's INSERT: no position to find
+PLAIN_INSERT = INSERT.split("  task_position_after")[0] + "'a0')\nRETURNING *;\n"
 PLAIN = """CREATE TABLE plain_tasks (LIKE tasks INCLUDING DEFAULTS);
 ALTER TABLE plain_tasks ADD PRIMARY KEY (id);
 CREATE INDEX plain_tasks_user ON plain_tasks (user_id, created_at)"""
@@ -80,10 +84,10 @@ def main() -> None:
             for statement in PLAIN.split(";"):
                 conn.execute(text(statement))
         scripts = {}
-        for table in ("tasks", "plain_tasks"):
+        for table, sql in (("tasks", INSERT), ("plain_tasks", PLAIN_INSERT)):
             scripts[table] = os.path.join(tmp, f"{table}.sql")
             with open(scripts[table], "w") as script:
-                script.write(INSERT.format(table=table))
+                script.write(sql.format(table=table))
 
         def toggled(trigger):
             def run():
@@ -119,7 +123,8 @@ def main() -> None:
                 found[name].append(run())
         print(f"inserts/s, {args.clients} clients, {args.seconds} s per run")
         for name, rates in found.items():
-            print(f"  {name:36s} " + " ".join(f"{rate:7.0f}" for rate in rates))
+            runs = " ".join(f"{rate:7.0f}" for rate in rates)
+            print(f"  {name:36s} {runs}   median {statistics.median(rates):7.0f}")
         engine.dispose()
 
 
