@@ -83,12 +83,15 @@ def main() -> None:
                     results[name][kind].append(cpu_us_per_request(app, batch))
         out = sys.__stdout__
         for name, measured in results.items():
-            ratios = [t / j for j, t in zip(measured["jwt"], measured["token"])]
+            ratios = [
+                t / j for j, t in zip(measured["jwt"], measured["token"], strict=True)
+            ]
             print(f"{name}:", file=out)
             for kind in ("jwt", "token"):
                 values = measured[kind]
+                median = statistics.median(values)
                 print(
-                    f"  {kind:5} µs CPU/request: median {statistics.median(values):,.0f}"
+                    f"  {kind:5} µs CPU/request: median {median:,.0f}"
                     f" (min {min(values):,.0f}, max {max(values):,.0f})",
                     file=out,
                 )
