@@ -216,9 +216,9 @@ def test_a_transaction_that_commits_after_a_later_one_was_read_is_not_skipped(
 @pytest.mark.postgres_only
 @pytest.mark.parametrize("run", range(3))
 def test_a_sync_client_ends_equal_to_a_full_read_under_concurrent_writers(
-    live_server, run
+    churn_server, run
 ):
-    alice = live_server.user(f"syncer{run}")
+    alice = churn_server.user(f"syncer{run}")
 
     def get(path):
         response = alice.request("GET", path)

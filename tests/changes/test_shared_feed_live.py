@@ -10,23 +10,11 @@ import time
 import pytest
 
 from tests.support.changes import SyncClient, full_read
-from tests.support.servers import LiveServer, LiveUser, gunicorn
+from tests.support.servers import LiveUser
 from tests.support.sharing import remove, share
 from tests.support.users import new_user_id
 
 SECONDS = 5
-
-
-@pytest.fixture(scope="module")
-def churn_url(app, database_uri, tmp_path_factory):
-    """One gunicorn worker whose per-user budget a fast machine cannot spend in
-    the churn: bob writes and polls as fast as he can, and the rate limit is not
-    what is tested here (tests/web/test_rate_limits.py is)."""
-    log_path = tmp_path_factory.mktemp("churn") / "gunicorn.log"
-    with gunicorn(
-        database_uri, log_path, "--workers=1", API_RATE_LIMIT="1000000/minute"
-    ) as port:
-        yield f"http://127.0.0.1:{port}"
 
 
 class Caller(LiveUser):
@@ -98,9 +86,11 @@ def membership_churn(owner, lists, members, stop, seed, errors):
 
 @pytest.mark.postgres_only
 @pytest.mark.parametrize("run", range(2))
-def test_a_members_sync_client_ends_equal_to_the_listings_under_churn(churn_url, run):
-    server = LiveServer.at(churn_url)
-    owner, bob, carol = (Caller(server, name) for name in ("owner", "bob", "carol"))
+def test_a_members_sync_client_ends_equal_to_the_listings_under_churn(
+    churn_server, run
+):
+    names = ("owner", "bob", "carol")
+    owner, bob, carol = (Caller(churn_server, name) for name in names)
     lists = []
     for n in range(3):
         made = owner.post("/lists", json={"name": f"Shared {n}"})
