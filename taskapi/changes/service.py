@@ -29,7 +29,7 @@ from ..core.memberships import MEMBERS, Membership
 from ..core.timeouts import lift_statement_timeout
 from ..lists.models import TaskList
 from ..tasks.models import TASKS, Task
-from . import sources
+from . import snapshots, sources
 from .models import SyncState, TaskDeparture
 
 CURSOR_NOT_OURS = "Not a cursor this API handed out: sync again without one."
@@ -85,7 +85,7 @@ def _check_not_purged(snapshot: str | None, purged: int | None = None) -> None:
         return
     if purged is None:
         purged = Session.execute(_PURGED_THROUGH).scalar()
-    if (purged or 0) >= sources.low_mark(snapshot):
+    if (purged or 0) >= snapshots.low_mark(snapshot):
         raise Gone(CURSOR_PURGED)
 
 
@@ -128,7 +128,7 @@ def read_page(user_id: str, cursor: Cursor, limit: int) -> Page:
         sources.parameters(user_id, cursor.since, after, room + 1),
     ).all()
     if start is None:  # a page that began among the lists of a first sync
-        start = Session.execute(select(sources.current_snapshot())).scalar()
+        start = Session.execute(select(snapshots.current_snapshot())).scalar()
     if len(lists) > room:
         return _page(user_id, cursor, start, tasks, lists[:room], 1)
     return _page(user_id, cursor, start, tasks, lists, None)

@@ -26,11 +26,9 @@ from functools import cache
 from sqlalchemy import (
     BigInteger,
     Integer,
-    Text,
     Uuid,
     and_,
     bindparam,
-    cast,
     false,
     func,
     not_,
@@ -40,16 +38,30 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.types import UserDefinedType
 
 from ..core.db import dialect_name
 from ..core.memberships import MEMBERS, Membership
 from ..core.prepared import prepared
-from ..core.scope import USER_ID, in_list, of_user, owned, role_column, seen_tasks
+from ..core.scope import (
+    USER_ID,
+    in_list,
+    of_user,
+    owned,
+    present,
+    role_column,
+    seen_tasks,
+)
 from ..lists.models import LISTS, TaskList
 from ..lists.service import member_count
 from ..tasks.models import TASKS, Task, task_columns
-from .models import ChangeCounter, SyncState, TaskDeparture
+from .models import SyncState, TaskDeparture
+from .snapshots import (
+    LOW_MARK,
+    SNAPSHOT,
+    changed_since,
+    current_snapshot,
+    low_mark,
+)
 
 TASK_TABLE, LIST_TABLE = Task.__table__, TaskList.__table__
 MEMBER_TABLE, DEPARTURES = Membership.__table__, TaskDeparture.__table__.c
@@ -57,23 +69,9 @@ OTHERS = MEMBER_TABLE.alias("others")  # anyone's membership of a list
 NOW = TASK_TABLE.alias("now")  # a departed task as it is now
 
 
-class _PgType(UserDefinedType):
-    cache_ok = True
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def get_col_spec(self, **kw):
-        return self.name
-
-
-XID8, PG_SNAPSHOT = _PgType("xid8"), _PgType("pg_snapshot")
-
 # The statements are built once per shape (first sync or not, first page of a
 # phase or not) and dialect, and bound per poll: building and compiling the
 # union of sources would cost more than running it (parameters()).
-SNAPSHOT = bindparam("feed_snapshot", type_=Text)
-LOW_MARK = bindparam("feed_low_mark", type_=BigInteger)
 AFTER_XID = bindparam("feed_after_xid", type_=BigInteger)
 AFTER_ID = bindparam("feed_after_id", type_=Uuid)
 LIMIT = bindparam("feed_limit", type_=Integer)
@@ -87,34 +85,6 @@ def parameters(user_id: str, since: str | None, after, limit: int) -> dict:
     if after is not None:
         values |= {AFTER_XID.key: after[0], AFTER_ID.key: uuid.UUID(after[1])}
     return values
-
-
-# Snapshots, per dialect ---------------------------------------------------------
-
-
-def current_snapshot():
-    if dialect_name() == "postgresql":
-        return cast(func.pg_current_snapshot(), Text)
-    return cast(select(ChangeCounter.value).scalar_subquery(), Text)
-
-
-def low_mark(snapshot: str) -> int:
-    """The smallest change number a snapshot may not have seen."""
-    if dialect_name() == "postgresql":
-        return int(snapshot.split(":", 1)[0])  # xmin:xmax:xip,...
-    return int(snapshot) + 1
-
-
-def changed_since(change_xid):
-    """Written by a transaction the poll's snapshot did not see (committed
-    after it)."""
-    low = change_xid >= LOW_MARK
-    if dialect_name() != "postgresql":
-        return low
-    visible = func.pg_visible_in_snapshot(
-        cast(cast(change_xid, Text), XID8), cast(SNAPSHOT, PG_SNAPSHOT)
-    )
-    return and_(low, not_(visible))
 
 
 def _greatest(a, b):
@@ -142,8 +112,7 @@ def _keyed(eff, key, gone, joined, conditions, after):
 
 def _mine(*, active=True):
     """The user's membership rows; active ones unless `active` is False."""
-    rows = [*of_user(USER_ID, MEMBERS)]
-    return [*rows, MEMBERS.left_at.is_(None)] if active else rows
+    return present(user_id=USER_ID) if active else of_user(USER_ID, MEMBERS)
 
 
 def _member_tasks():

@@ -57,6 +57,10 @@ class Text(fields.String):
         described = self.metadata.get("description")
         docs = {"description": f"{described} {rule}." if described else f"{rule}."}
         minimum = max((length.min or 0 for length in lengths), default=0)
+        maximum = min((v.max for v in lengths if v.max is not None), default=None)
+        if maximum is not None:
+            # for readers that take the limit as a keyword (mcp/schemas.py)
+            docs["x-trimmed"] = {"rule": f"{rule}.", "maxLength": maximum}
         return {**docs, "minLength": minimum} if minimum else docs
 
     def _deserialize(self, value, attr, data, **kwargs):

@@ -104,6 +104,16 @@ def request_body(req) -> bytes:
     return body
 
 
+def parse_json(body: bytes):
+    """A request body's JSON, or 400."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        # orjson also refuses invalid UTF-8, lone surrogates, integers past
+        # 64 bits and nesting deeper than 1024 levels.
+        raise BadRequest("The request body is not valid JSON.") from None
+
+
 class Parser(FlaskParser):
     """webargs' Flask parser with the contract's body rules."""
 
@@ -117,9 +127,4 @@ class Parser(FlaskParser):
             raise UnsupportedMediaType(
                 "The request body must be JSON (Content-Type: application/json)."
             )
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError:
-            # orjson also refuses invalid UTF-8, lone surrogates, integers past
-            # 64 bits and nesting deeper than 1024 levels.
-            raise BadRequest("The request body is not valid JSON.") from None
+        return parse_json(body)

@@ -49,11 +49,21 @@ def of_user(user_id: str, rows):
     return (rows.user_id == user_id,)
 
 
+def present(*, list_id=None, user_id=None):
+    """The WHERE clause of present memberships: of a list, of a user, or the one
+    of that user in that list. Whoever left keeps the row (the change feed reports
+    the loss from it) and is, to everything else, not a member."""
+    where = [MEMBERS.left_at.is_(None)]
+    if list_id is not None:
+        where.append(MEMBERS.list_id == list_id)
+    if user_id is not None:
+        where.append(MEMBERS.user_id == user_id)
+    return tuple(where)
+
+
 def member_lists(user_id: str):
     """The ids of the lists the user is a member of (not those they own)."""
-    return select(MEMBERS.list_id).where(
-        MEMBERS.user_id == user_id, MEMBERS.left_at.is_(None)
-    )
+    return select(MEMBERS.list_id).where(*present(user_id=user_id))
 
 
 def seen_tasks(user_id: str, rows, *, deleted: bool = False):
@@ -80,11 +90,7 @@ def role_column(user_id: str, owner_column, list_column):
     NULL for a list they do not see."""
     member_role = (
         select(MEMBERS.role)
-        .where(
-            MEMBERS.list_id == list_column,
-            MEMBERS.user_id == user_id,
-            MEMBERS.left_at.is_(None),
-        )
+        .where(*present(list_id=list_column, user_id=user_id))
         .scalar_subquery()
     )
     return case((owner_column == user_id, OWNER), else_=member_role)
@@ -101,11 +107,7 @@ def role_in(user_id: str, owner_id: str, list_id, *, writing: bool = False):
         return OWNER
     if list_id is None:
         return None
-    statement = select(MEMBERS.role).where(
-        MEMBERS.list_id == list_id,
-        MEMBERS.user_id == user_id,
-        MEMBERS.left_at.is_(None),
-    )
+    statement = select(MEMBERS.role).where(*present(list_id=list_id, user_id=user_id))
     if writing:
         statement = statement.with_for_update(read=True)
     return Session.execute(statement).scalar()

@@ -16,8 +16,15 @@ from ..core.db import (
     refuse_past_limit,
 )
 from ..core.etags import IfMatch
-from ..core.memberships import MEMBERS, OWNER
-from ..core.scope import OWNER_ONLY, owned, role_column, seen_lists, uuid_or_404
+from ..core.memberships import OWNER
+from ..core.scope import (
+    OWNER_ONLY,
+    owned,
+    present,
+    role_column,
+    seen_lists,
+    uuid_or_404,
+)
 from ..tasks.models import TASKS, Task
 from .models import LIST_NOT_FOUND, TaskList
 
@@ -63,9 +70,7 @@ def sharing_lock(list_id: uuid.UUID) -> None:
 def member_count(list_column):
     """Members of the list as a column, the owner included."""
     members = (
-        select(func.count())
-        .where(MEMBERS.list_id == list_column, MEMBERS.left_at.is_(None))
-        .scalar_subquery()
+        select(func.count()).where(*present(list_id=list_column)).scalar_subquery()
     )
     return members + 1
 

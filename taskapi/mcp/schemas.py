@@ -2,15 +2,11 @@
 schemas by flask-smorest's own converter (the one the OpenAPI document uses), so a
 field added to a REST schema reaches the tools with its formats, limits and enums."""
 
-import re
 from copy import deepcopy
 
 from ..extensions import api
 
 _REF = "#/components/schemas/"
-_TRIMMED = re.compile(
-    r"Trimmed of surrounding white space, then (?:[0-9]+-|at most )([0-9]+) \S+\.$"
-)
 
 
 def _json_schema(node, components):
@@ -34,12 +30,12 @@ def _json_schema(node, components):
     out.pop("readOnly", None)
     # Said by the keywords (shorter, for the model's context): a trimmed text's
     # length rule, and an example
-    rule = _TRIMMED.search(str(out.get("description")))
-    if rule:
-        out["description"] = out["description"][: rule.start()].strip()
+    trimmed = out.pop("x-trimmed", None)
+    if trimmed:
+        out["description"] = out["description"].removesuffix(trimmed["rule"]).strip()
         if not out["description"]:
             del out["description"]
-        out["maxLength"] = int(rule[1])
+        out["maxLength"] = trimmed["maxLength"]
     if isinstance(out.get("example"), str):
         del out["example"]
     return out

@@ -9,7 +9,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from ..core.columns import utcnow
 from ..core.errors import unprocessable
-from ..core.jsonio import body_limit, is_json_media_type, request_body
+from ..core.jsonio import body_limit, is_json_media_type, parse_json, request_body
 from ..core.routes import READ, WRITE, UserBlueprint, needs_scope
 from ..tasks.idempotency import Replay
 from ..tasks.schemas import IdempotencyKeySchema
@@ -100,10 +100,7 @@ def _document(body: bytes) -> tuple[dict, list | None]:
         raise UnsupportedMediaType(
             f"Send application/json (an export document) or {CALENDAR} (VTODOs)."
         )
-    try:
-        found = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise BadRequest("The request body is not valid JSON.") from None
+    found = parse_json(body)
     if not isinstance(found, dict):
         raise unprocessable({"_schema": ["An export document is a JSON object."]})
     return found, None

@@ -64,28 +64,30 @@ def _occurrences(rule: Rule, start: datetime):
         yield local
 
 
+def _instants(rule: Rule, tz: ZoneInfo, start: datetime):
+    """The occurrences from the local `start` as (local, UTC instant) pairs, up to
+    UNTIL, the horizon or the year 9999 in UTC. At most 1000: callers skip only
+    the start and those before a given instant, so the cap is a guard."""
+    for local in itertools.islice(_occurrences(rule, start), 1000):
+        try:
+            instant = local_to_utc(local, tz)
+        except OverflowError:
+            return
+        if isinstance(rule.until, datetime):
+            if instant > rule.until:
+                return
+        elif rule.until is not None and local.date() > rule.until:
+            return
+        yield local, instant
+
+
 def _first_after(
     rule: Rule, tz: ZoneInfo, start: datetime, after: datetime
 ) -> datetime | None:
     """The first occurrence strictly after the local `start` and the instant `after`,
     in UTC; None past UNTIL or the horizon."""
-    # Only the start itself (or one on a DST edge) is ever skipped; the cap is a guard.
-    for local in itertools.islice(_occurrences(rule, start), 1000):
-        if local <= start:
-            continue
-        try:
-            instant = local_to_utc(local, tz)
-        except OverflowError:  # beyond year 9999 in UTC
-            return None
-        if instant <= after:
-            continue
-        if isinstance(rule.until, datetime):
-            if instant > rule.until:
-                return None
-        elif rule.until is not None and local.date() > rule.until:
-            return None
-        return instant
-    return None
+    occurrences = _instants(rule, tz, start)
+    return next((i for local, i in occurrences if local > start and i > after), None)
 
 
 def _kept_time(recurrence: dict, due: datetime, tz: ZoneInfo) -> datetime | None:
@@ -174,18 +176,9 @@ def first_occurrence(
     rule = parse_rule(recurrence.get("rule"))
     tz = load_zone(zone_name(recurrence.get("timezone", "UTC")))
     _aware(not_before, "not_before")
-    for local in itertools.islice(_occurrences(rule, start.replace(fold=0)), 1000):
-        try:
-            instant = local_to_utc(local, tz)
-        except OverflowError:  # beyond year 9999 in UTC
-            break
+    for local, instant in _instants(rule, tz, start.replace(fold=0)):
         if instant < not_before:
             continue
-        if isinstance(rule.until, datetime):
-            if instant > rule.until:
-                break
-        elif rule.until is not None and local.date() > rule.until:
-            break
         stored = dict(recurrence)
         if instant.astimezone(tz).time() != local.time():  # moved by a gap
             stored[WALL_TIME] = local.time().isoformat()

@@ -19,7 +19,7 @@ from ..core.db import Session, begin_transaction, refuse_at_limit
 from ..core.digests import digest
 from ..core.errors import invalid
 from ..core.memberships import MEMBERS, OWNER, Membership
-from ..core.scope import OWNER_ONLY, role_in, uuid_or_404
+from ..core.scope import OWNER_ONLY, present, role_in, uuid_or_404
 from ..lists import service as lists
 from .models import Invitation
 
@@ -167,7 +167,7 @@ def get_members(user_id: str, list_id: str) -> list[dict]:
     found = lists.get_list(user_id, list_id)
     members = Session.scalars(
         select(Membership)
-        .where(MEMBERS.list_id == found.id, MEMBERS.left_at.is_(None))
+        .where(*present(list_id=found.id))
         .order_by(MEMBERS.joined_at, MEMBERS.user_id)
     ).all()
     owner = {"user_id": found.owner_id, "role": OWNER, "joined_at": found.created_at}
@@ -179,11 +179,7 @@ def _locked_member(list_id: uuid.UUID, member_id: str) -> Membership:
     FOR SHARE (core/scope.py require_writer), so none runs after the change."""
     member = Session.scalars(
         select(Membership)
-        .where(
-            MEMBERS.list_id == list_id,
-            MEMBERS.user_id == member_id,
-            MEMBERS.left_at.is_(None),
-        )
+        .where(*present(list_id=list_id, user_id=member_id))
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one_or_none()
