@@ -10,6 +10,8 @@ import multiprocessing
 import os
 import sys
 
+from taskapi.config import DEFAULT_THREADS
+
 
 def _int_env(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
@@ -39,8 +41,10 @@ bind = f"0.0.0.0:{_int_env('PORT', 5000)}"
 workers = _int_env("WEB_CONCURRENCY", min(4, max(2, multiprocessing.cpu_count())))
 # gthread (threads cover the time a request waits on the database, one connection
 # each), answering what gunicorn itself refuses with the contract's JSON error.
+# Two threads: as many requests per second as four, and a shorter tail, since
+# fewer requests share a worker's GIL at once (decision 0005).
 worker_class = "taskapi.web.gunicorn_worker.JSONErrorWorker"
-threads = _int_env("GUNICORN_THREADS", 4)
+threads = _int_env("GUNICORN_THREADS", DEFAULT_THREADS)
 # Off: on a shared host a pinned worker cannot move off a CPU its neighbours keep busy.
 pin_workers = _switch_env("GUNICORN_PIN_WORKERS", False)
 # Build the app once in the master: a bad configuration (no secret, bad

@@ -14,6 +14,9 @@ MIN_SECRET_LENGTH = 32
 # Accepted besides HS256 when JWT_JWKS_URL is set: Better Auth's `jwt()` plugin
 # signs with EdDSA (Ed25519) by default, ES256, RS256 or PS256 when configured.
 ASYMMETRIC_ALGORITHMS = ("EdDSA", "ES256", "RS256", "PS256")
+# Threads per gunicorn worker unless GUNICORN_THREADS says otherwise; read by
+# gunicorn.conf.py and by the MCP tool pool, which is as large (decision 0005).
+DEFAULT_THREADS = 2
 
 
 def database_url(url: str) -> str:
@@ -175,7 +178,9 @@ class Config:
         self.MCP_AUTHORIZATION_SERVER = env.get("MCP_AUTHORIZATION_SERVER") or None
         # /mcp: tool calls run in a pool as large as gunicorn's threads, and an
         # answer not ready in time is a 504 (mcp/views.py, mcp/server.py).
-        self.MCP_TOOL_THREADS = max(1, whole_number(env, "GUNICORN_THREADS", 4))
+        self.MCP_TOOL_THREADS = max(
+            1, whole_number(env, "GUNICORN_THREADS", DEFAULT_THREADS)
+        )
         self.MCP_REPLY_SECONDS = seconds("MCP_REPLY_SECONDS", 25, minimum=1)
         self.BETTER_AUTH_TIMEOUT = seconds("BETTER_AUTH_TIMEOUT", 3, minimum=0.1)
         self.BETTER_AUTH_USER_TABLE = env.get("BETTER_AUTH_USER_TABLE") or "user"

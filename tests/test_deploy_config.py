@@ -243,7 +243,7 @@ def test_gunicorn_binds_port_and_runs_web_concurrency_threaded_workers(env):
     assert settings["bind"] == "0.0.0.0:8123"
     assert settings["workers"] == 3
     assert settings["worker_class"] == "taskapi.web.gunicorn_worker.JSONErrorWorker"
-    assert settings["threads"] == 4
+    assert settings["threads"] == 2
     assert settings["preload_app"] is True
     # one listening socket per worker: keep-alive connections spread over the workers
     assert settings["reuse_port"] is True

@@ -148,8 +148,14 @@ def test_sigterm_lets_in_flight_writes_finish_and_loses_no_acknowledged_write(
     admin = create_engine(database_uri, poolclass=NullPool)
     log_path = tmp_path / "gunicorn.log"
     failures = []
+    # four threads a worker: room for the writers beside the held requests, however
+    # the kernel spreads the connections over the two workers
     with gunicorn_process(
-        database_uri, log_path, "--workers=2", API_RATE_LIMIT="100000/minute"
+        database_uri,
+        log_path,
+        "--workers=2",
+        "--threads=4",
+        API_RATE_LIMIT="100000/minute",
     ) as (server, port):
         slow = [Client(port, f"slow{i}") for i in range(HELD)]
         slow_ids = [client.request("POST", "slow")["id"] for client in slow]
