@@ -131,6 +131,12 @@ def floor_app(server):
     return floor_wsgi.app
 
 
+def drop_floor(server) -> None:
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS taskapi_bench_floor WITH (FORCE)"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=1000)
@@ -162,9 +168,7 @@ def main() -> None:
         for name in names:
             row = "".join(f"{tables[s].get(name, 0):9.3f}" for s in SCENARIOS)
             print(f"{name:20s}{row}")
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS taskapi_bench_floor WITH (FORCE)"))
+    drop_floor(server)
 
 
 if __name__ == "__main__":
