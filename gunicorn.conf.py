@@ -41,8 +41,8 @@ bind = f"0.0.0.0:{_int_env('PORT', 5000)}"
 workers = _int_env("WEB_CONCURRENCY", min(4, max(2, multiprocessing.cpu_count())))
 # gthread (threads cover the time a request waits on the database, one connection
 # each), answering what gunicorn itself refuses with the contract's JSON error.
-# Two threads: as many requests per second as four, and a shorter tail, since
-# fewer requests share a worker's GIL at once (decision 0005).
+# Two threads: a shorter tail and a lower p99 than four, since fewer requests
+# share a worker's GIL at once, at about the same rate (decision 0005).
 worker_class = "taskapi.web.gunicorn_worker.JSONErrorWorker"
 threads = _int_env("GUNICORN_THREADS", DEFAULT_THREADS)
 # Off: on a shared host a pinned worker cannot move off a CPU its neighbours keep busy.
