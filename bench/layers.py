@@ -13,6 +13,7 @@ file), scaled to the unprofiled CPU time. Waiting on the database is left out.
 """
 
 import argparse
+import contextlib
 import cProfile
 import json
 import os
@@ -137,24 +138,32 @@ def drop_floor(server) -> None:
         conn.execute(text("DROP DATABASE IF EXISTS taskapi_bench_floor WITH (FORCE)"))
 
 
+@contextlib.contextmanager
+def app_and_floor(database: str):
+    """This app on a fresh database and the floor on one of its own, each seeded
+    as load.py seeds a user: (app, its first task, floor, its first task)."""
+    server = make_url(database_url(os.environ["BENCH_DATABASE_URL"]))
+    with app_on_fresh_database(database) as app:
+        task = seed(app)
+        floor = floor_app(server)
+        yield app, task, floor, seed(floor)
+    drop_floor(server)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=1000)
     args = parser.parse_args()
-    server = make_url(database_url(os.environ["BENCH_DATABASE_URL"]))
-    with app_on_fresh_database("taskapi_bench_layers") as app:
-        project_task = seed(app)
-        floor = floor_app(server)
-        floor_task = seed(floor)
+    with app_and_floor("taskapi_bench_layers") as (app, task, floor, floor_task):
         print("scenario  app CPU ms  floor CPU ms  ratio  db wait ms (profiled)")
         tables = {}
         for scenario in SCENARIOS:
-            cpu_ms(app, requests(scenario, project_task, 100))  # warm up
+            cpu_ms(app, requests(scenario, task, 100))  # warm up
             cpu_ms(floor, requests(scenario, floor_task, 100))
             count = args.requests
-            mine = cpu_ms(app, requests(scenario, project_task, count))
+            mine = cpu_ms(app, requests(scenario, task, count))
             base = cpu_ms(floor, requests(scenario, floor_task, count))
-            spent, waiting = layers(app, requests(scenario, project_task, count))
+            spent, waiting = layers(app, requests(scenario, task, count))
             total = sum(spent.values())
             tables[scenario] = {k: v / total * mine for k, v in spent.items()}
             print(f"{scenario:8s}  {mine:10.3f}  {base:12.3f}  {mine / base:5.2f}  "
@@ -168,7 +177,6 @@ def main() -> None:
         for name in names:
             row = "".join(f"{tables[s].get(name, 0):9.3f}" for s in SCENARIOS)
             print(f"{name:20s}{row}")
-    drop_floor(server)
 
 
 if __name__ == "__main__":

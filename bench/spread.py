@@ -13,15 +13,10 @@ passes first, as gunicorn's `when_ready` does (gunicorn.conf.py).
 
 import argparse
 import gc
-import os
 import time
 from collections import Counter
 
-from in_process import app_on_fresh_database
-from layers import SCENARIOS, call, drop_floor, floor_app, requests, seed
-from sqlalchemy.engine import make_url
-
-from taskapi.config import database_url
+from layers import SCENARIOS, app_and_floor, call, requests
 
 collections = []  # (phase, generation, time) of the collector's passes
 
@@ -71,11 +66,7 @@ def main() -> None:
     parser.add_argument("--scenario", choices=SCENARIOS, default="get")
     parser.add_argument("--requests", type=int, default=5000)
     args = parser.parse_args()
-    server = make_url(database_url(os.environ["BENCH_DATABASE_URL"]))
-    with app_on_fresh_database("taskapi_bench_spread") as app:
-        task = seed(app)
-        floor = floor_app(server)
-        floor_task = seed(floor)
+    with app_and_floor("taskapi_bench_spread") as (app, task, floor, floor_task):
         timed(app, requests(args.scenario, task, 300))  # warm up
         timed(floor, requests(args.scenario, floor_task, 300))
         gc.collect()
@@ -85,7 +76,6 @@ def main() -> None:
         print(f"{args.scenario}, {count} requests each, one at a time")
         report("app", timed(app, requests(args.scenario, task, count)))
         report("floor", timed(floor, requests(args.scenario, floor_task, count)))
-    drop_floor(server)
 
 
 if __name__ == "__main__":
