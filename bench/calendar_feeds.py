@@ -14,10 +14,8 @@ after reading the feed twice (piece by piece, as a server sends it), less the
 peak before the first read.
 """
 
-import argparse
 import json
 import os
-import subprocess
 import sys
 
 from in_process import (
@@ -26,6 +24,7 @@ from in_process import (
     auth_headers,
     call,
     drain,
+    each_size_apart,
     median_ms,
     peak_kib,
 )
@@ -74,20 +73,11 @@ def one_size(tasks: int, repeat: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--tasks", type=int, help="one size, in this process")
-    args = parser.parse_args()
-    if args.tasks:
-        print(json.dumps(one_size(args.tasks, args.repeat)))
-        return
-    for size in (1000, 10000):
-        done = subprocess.run(
-            [sys.executable, __file__, "--tasks", str(size),
-             "--repeat", str(args.repeat)],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        result = json.loads(done.stdout)
+    results = each_size_apart(
+        __file__, one_size, (1000, 10000), repeat=5,
+        description=__doc__.splitlines()[0],
+    )  # fmt: skip
+    for result in results:
         result["feed_to_listing"] = round(
             result["feed_ms"] / result["listing_100_ms"], 1
         )

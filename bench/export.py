@@ -13,10 +13,8 @@ after reading it twice, less the peak before the first read. The import takes
 the first 10,000 tasks of the export (its limit) into another user's account.
 """
 
-import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -26,6 +24,7 @@ from in_process import (
     auth_headers,
     call,
     drain,
+    each_size_apart,
     median_ms,
     peak_kib,
 )
@@ -78,32 +77,25 @@ def import_ms(app, headers: dict) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--tasks", type=int, help="one size, in this process")
-    args = parser.parse_args()
-    if args.tasks:
-        print(json.dumps(one_size(args.tasks, args.repeat)))
-        return
-    results = []
-    for size in (10_000, 100_000):
-        done = subprocess.run(
-            [sys.executable, __file__, "--tasks", str(size),
-             "--repeat", str(args.repeat)],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        results.append(json.loads(done.stdout))
-        print(json.dumps(results[-1]))
-    small, large = results
-    print(
-        json.dumps(
-            {
-                "time_100k_to_10k": round(large["export_ms"] / small["export_ms"], 1),
-                "rss_growth_100k_minus_10k_kib": large["peak_rss_growth_kib"]
-                - small["peak_rss_growth_kib"],
-            }
+    results = each_size_apart(
+        __file__, one_size, (10_000, 100_000), repeat=3,
+        description=__doc__.splitlines()[0],
+    )  # fmt: skip
+    for result in results:
+        print(json.dumps(result))
+    if results:
+        small, large = results
+        print(
+            json.dumps(
+                {
+                    "time_100k_to_10k": round(
+                        large["export_ms"] / small["export_ms"], 1
+                    ),
+                    "rss_growth_100k_minus_10k_kib": large["peak_rss_growth_kib"]
+                    - small["peak_rss_growth_kib"],
+                }
+            )
         )
-    )
 
 
 if __name__ == "__main__":

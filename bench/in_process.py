@@ -3,6 +3,7 @@ bench/export.py...): a fresh, migrated PostgreSQL database with the app on it,
 a user's tasks, requests straight to the WSGI app, a median timer and the
 process's peak memory."""
 
+import argparse
 import contextlib
 import json
 import os
@@ -106,3 +107,26 @@ def app_on_fresh_database(name: str):
         app.extensions["sqlalchemy_engine"].dispose()
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE {name}"))
+
+
+def each_size_apart(script: str, one_size, sizes, *, repeat: int, description: str):
+    """A benchmark's main() over several sizes: with `--tasks N`, measure that size
+    here and print its result (JSON); without, run `script` once per size, each in
+    a process of its own (peak RSS only grows), and return their results in order
+    (an empty list in the child)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--repeat", type=int, default=repeat)
+    parser.add_argument("--tasks", type=int, help="one size, in this process")
+    args = parser.parse_args()
+    if args.tasks:
+        print(json.dumps(one_size(args.tasks, args.repeat)))
+        return []
+    results = []
+    for size in sizes:
+        done = subprocess.run(
+            [sys.executable, script, "--tasks", str(size),
+             "--repeat", str(args.repeat)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        results.append(json.loads(done.stdout))
+    return results
