@@ -23,13 +23,13 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from in_process import ROOT, app_on_fresh_database
+from in_process import ROOT, app_on_fresh_database, auth_headers, call
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.test import EnvironBuilder
 
 from taskapi.config import database_url
-from tests.support.users import SECRET, make_token
+from tests.support.users import SECRET
 
 SCENARIOS = ("list", "get", "create", "toggle")
 USER = "bench-layers"
@@ -46,7 +46,7 @@ def requests(scenario: str, task_id: str, count: int) -> list[dict]:
 
 
 def _builder(scenario: str, task_id: str) -> EnvironBuilder:
-    headers = {"Authorization": f"Bearer {make_token(USER)}"}
+    headers = auth_headers(USER)
     path = f"/api/{USER}/tasks"
     if scenario == "list":
         return EnvironBuilder(path, query_string="page=1&per_page=20", headers=headers)
@@ -58,25 +58,18 @@ def _builder(scenario: str, task_id: str) -> EnvironBuilder:
     return EnvironBuilder(f"{path}/{task_id}/complete", method="PATCH", headers=headers)
 
 
-def call(app, environ) -> int:
-    status = []
-    body = b"".join(app(environ, lambda s, h: status.append(s)))
-    assert status[0][0] == "2", (status, body)
-    return len(body)
-
-
 def seed(app) -> str:
     """40 tasks, as load.py seeds a user; the id of the first."""
-    ids = []
+    headers, ids = auth_headers(USER), []
     for i in range(40):
         body = {"title": f"task {i}", "description": "x" * 80}
         builder = EnvironBuilder(
             f"/api/{USER}/tasks",
             method="POST",
             json=body,
-            headers={"Authorization": f"Bearer {make_token(USER)}"},
+            headers=headers,
         )
-        out = b"".join(app(builder.get_environ(), lambda s, h: None))
+        out = call(app, builder.get_environ())
         ids.append(json.loads(out)["id"])
     return ids[0]
 

@@ -16,7 +16,8 @@ import gc
 import time
 from collections import Counter
 
-from layers import SCENARIOS, app_and_floor, call, requests
+from in_process import call
+from layers import SCENARIOS, app_and_floor, requests
 
 collections = []  # (phase, generation, time) of the collector's passes
 

@@ -10,7 +10,6 @@ import contextlib
 import uuid
 
 import orjson
-from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.exceptions import Conflict, HTTPException
@@ -18,7 +17,7 @@ from werkzeug.http import parse_etags
 
 from ..core.columns import utcnow
 from ..core.db import Session, dialect_name, get_engine
-from ..core.errors import http_error, invalid, unprocessable
+from ..core.errors import invalid, unprocessable
 from ..core.etags import IfMatch
 from ..tasks import completion, idempotency, ordering
 from ..tasks import service as task_queries
@@ -269,13 +268,3 @@ def run_once(app, user_id: str, operations: list, key: str | None) -> str:
         if key is not None and not _claim(user_id, key, print_, body):
             raise Conflict("This Idempotency-Key is in use by another request; retry.")
         return body
-
-
-def failure_response(failed: OperationFailed, index_field: str):
-    """The failing operation's REST error response, its body naming the
-    operation's index as `index_field`."""
-    response = http_error(failed.error)
-    body = response.get_json()
-    body[index_field] = failed.index
-    response.set_data(current_app.json.dumps(body))
-    return response

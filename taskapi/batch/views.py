@@ -5,6 +5,7 @@ from flask import current_app, g
 from flask.views import MethodView
 from marshmallow import fields, validate
 
+from ..core.errors import http_error
 from ..core.routes import UserBlueprint
 from ..tasks.schemas import IdempotencyKeySchema
 from ..web import ratelimit
@@ -51,5 +52,9 @@ class Batch(MethodView):
                 current_app, g.user_id, operations, headers.get("idempotency_key")
             )
         except batch.OperationFailed as failed:
-            return batch.failure_response(failed, "operation")
+            response = http_error(failed.error)  # with the error's own headers
+            payload = response.get_json()
+            payload["operation"] = failed.index
+            response.set_data(current_app.json.dumps(payload))
+            return response
         return current_app.response_class(answer, mimetype="application/json")

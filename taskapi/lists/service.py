@@ -113,10 +113,6 @@ def owners_list(owner_id: str, list_id: uuid.UUID) -> TaskList | None:
     ).one_or_none()
 
 
-def count_members(list_id: uuid.UUID) -> int:
-    return Session.execute(select(member_count(list_id))).scalar()
-
-
 def _duplicate_name():
     return Conflict("You already have a list with this name (letter case ignored).")
 

@@ -100,7 +100,8 @@ def _short_sort(out: dict) -> dict:
 
 
 def _find_schema():
-    out = input_schema(TaskQuerySchema(), drop=("page", "per_page", "search"))
+    query = TaskQuerySchema()
+    out = input_schema(query, drop=set(query.fields) - finding.FIND_FIELDS)
     out["properties"].update(input_schema(FindTasksArguments())["properties"])
     for name in ("list_id", "parent_id"):  # an id or `none`, as described
         out["properties"][name].pop("pattern")

@@ -7,6 +7,7 @@ and the REST error body; nothing is changed."""
 from flask import current_app
 
 from ..batch import service as batch
+from ..core.errors import http_error
 from ..web import ratelimit
 from .arguments import (
     AddTasksArguments,
@@ -23,7 +24,7 @@ def _run(user: str, operations: list) -> list[dict]:
         with batch.one_transaction(current_app):
             return batch.run(user, operations)
     except batch.OperationFailed as failed:
-        body = batch.failure_response(failed, "index").get_json()
+        body = http_error(failed.error).get_json() | {"index": failed.index}
         raise ToolFailure(body) from None
 
 

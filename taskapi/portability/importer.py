@@ -6,7 +6,7 @@ import uuid
 
 import orjson
 from fractional_indexing import generate_n_keys_between
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Conflict
 
@@ -15,9 +15,11 @@ from ..core.db import Session, begin_transaction
 from ..core.scope import owned
 from ..lists.models import LISTS, TaskList
 from ..lists.service import name_key, refuse_more_lists
-from ..reminders.service import addressee, write_new_reminders
+from ..reminders.service import write_new_reminders
 from ..tasks import idempotency
-from ..tasks.models import TASKS, Task
+from ..tasks.models import Task
+from ..tasks.ordering import last_position
+from ..tasks.subtasks import Place
 from .plan import Plan, plan
 
 
@@ -32,20 +34,12 @@ def _positions(user_id: str, tasks: list) -> list[dict]:
         kept = [row["position"] for row in rows]
         start = None
         if list_id is None and parent_id is None:
-            start = _inbox_last(user_id)
+            start = last_position(Place(None, None, user_id))
         if start is not None or None in kept or len(set(kept)) != len(kept):
             kept = generate_n_keys_between(start, None, len(rows))
         for position, row in zip(kept, rows, strict=True):
             row["position"] = position
     return [row for rows in groups.values() for row in rows]
-
-
-def _inbox_last(user_id: str):
-    return Session.execute(
-        select(func.max(TASKS.position)).where(
-            *owned(user_id, TASKS), TASKS.list_id.is_(None), TASKS.parent_id.is_(None)
-        )
-    ).scalar()
 
 
 def _list_rows(user_id: str, lists: list, now) -> list[dict]:
@@ -92,11 +86,7 @@ def write(user_id: str, planned: Plan) -> dict:
         batch = [row for row in rows if (row["parent_id"] is not None) is subtasks]
         if batch:
             Session.execute(insert(Task.__table__), batch)
-    write_new_reminders(
-        (addressee(row["created_by"], row["user_id"]), row["id"], row["reminders"])
-        for row in rows
-        if row["reminders"]
-    )
+    write_new_reminders(rows)
     return {"lists": len(planned.lists), "tasks": len(rows)}
 
 

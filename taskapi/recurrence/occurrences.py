@@ -19,7 +19,7 @@ from ..core.errors import invalid
 from ..core.scope import of_user, owned
 from ..reminders.models import Reminder
 from ..reminders.rules import carried, stored
-from ..reminders.service import addressee, write_new_reminders
+from ..reminders.service import write_new_reminders
 from ..tasks import ordering
 from ..tasks.models import TASKS, Task
 from ..tasks.subtasks import MAX_SUBTASKS
@@ -132,11 +132,7 @@ def _create_next(user_id: str, task: Task) -> None:
             )
         )
     Session.execute(insert(Task.__table__), rows)
-    write_new_reminders(
-        (addressee(row["created_by"], row["user_id"]), row["id"], row["reminders"])
-        for row in rows
-        if row["reminders"]
-    )
+    write_new_reminders(rows)
     Session.execute(
         update(Task.__table__)
         .where(*owned(user_id, TASKS), TASKS.id == task.id)

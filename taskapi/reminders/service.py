@@ -8,7 +8,6 @@ and the assignee's through the task (ix_tasks_assignee), and reminders/due.py
 computes the recipient from the task when it fires.
 """
 
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -27,29 +26,27 @@ def creator(rows):
     return func.coalesce(rows.created_by, rows.user_id)
 
 
-def addressee(created_by: str | None, owner: str) -> str:
-    """Whom a task's rows go to (creator() in Python): its creator; a task
-    written without one counts as its place's owner's."""
-    return created_by or owner
-
-
-def write_reminders(to: str, task_id: uuid.UUID, reminders: list, new: bool):
-    """Make the task's rows those of `reminders` (stored form), addressed to
-    `to` (addressee() of the task); `new`: it has none. The caller has checked
-    that its user may write the task."""
+def write_reminders(task, reminders: list, new: bool):
+    """Make the rows of `task` (with its id, user_id and created_by) those of
+    `reminders` (stored form); `new`: it has none. The caller has checked that
+    its user may write the task."""
     if not new:
-        Session.execute(delete(Reminder.__table__).where(REMINDERS.task_id == task_id))
-    write_new_reminders([(to, task_id, reminders)])
+        Session.execute(delete(Reminder.__table__).where(REMINDERS.task_id == task.id))
+    row = {"id": task.id, "user_id": task.user_id, "created_by": task.created_by}
+    write_new_reminders([row | {"reminders": reminders}])
 
 
-def write_new_reminders(tasks: Iterable[tuple[str, uuid.UUID, list]]) -> None:
-    """The rows of tasks that have none yet, each given as (its addressee, its
-    id, its reminders in stored form): one statement for them all."""
+def write_new_reminders(tasks: Iterable[dict]) -> None:
+    """The rows of tasks that have none yet, each a mapping with its id, user_id,
+    created_by and reminders (stored form): one statement for them all. A row
+    goes to the task's creator, or its place's owner without one (creator())."""
     rows = [
-        {"user_id": to, "task_id": task_id, "remind_at": at, "before": before}
-        for to, task_id, reminders in tasks
-        for at, before in instants(reminders)
-    ]
+        {"user_id": task["created_by"] or task["user_id"], "task_id": task["id"],
+         "remind_at": at, "before": before}
+        for task in tasks
+        if task["reminders"]
+        for at, before in instants(task["reminders"])
+    ]  # fmt: skip
     if rows:
         Session.execute(insert(Reminder.__table__), rows)
 

@@ -12,7 +12,7 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import delete, func, select
-from werkzeug.exceptions import Conflict, Forbidden, NotFound
+from werkzeug.exceptions import Forbidden, NotFound
 
 from ..core.columns import utcnow
 from ..core.db import Session, begin_transaction, refuse_at_limit
@@ -102,12 +102,12 @@ def revoke_invitation(user_id: str, list_id: str, invitation_id: str) -> None:
     Session.commit()
 
 
-def _open_invitation(digest: str) -> Invitation:
+def _open_invitation(code_hash: str) -> Invitation:
     """The invitation with this code's hash, row-locked, if it still admits
     someone; one 404 for every other case."""
     begin_transaction()
     list_id = Session.execute(
-        select(Invitation.list_id).where(Invitation.code_hash == digest)
+        select(Invitation.list_id).where(Invitation.code_hash == code_hash)
     ).scalar()
     if list_id is None:
         raise NotFound(CODE_NOT_FOUND)
@@ -116,7 +116,7 @@ def _open_invitation(digest: str) -> Invitation:
     # in turn: the second sees it used up.
     invitation = Session.scalars(
         select(Invitation)
-        .where(Invitation.code_hash == digest, *_live(utcnow()))
+        .where(Invitation.code_hash == code_hash, *_live(utcnow()))
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one_or_none()
@@ -142,11 +142,12 @@ def accept(user_id: str, code: str) -> lists.SeenList:
 
 
 def _join(user_id: str, invitation: Invitation) -> None:
-    if lists.count_members(invitation.list_id) >= MAX_MEMBERS:
-        raise Conflict(
-            f"At most {MAX_MEMBERS} people in a list, its owner included: "
-            "this one is full."
-        )
+    refuse_at_limit(
+        select(lists.member_count(invitation.list_id)),
+        MAX_MEMBERS,
+        f"At most {MAX_MEMBERS} people in a list, its owner included: "
+        "this one is full.",
+    )
     now = utcnow()
     # A member who left keeps their row: joining again reopens it (an UPDATE,
     # which numbers change_xid, so the change feed reports the list again).

@@ -67,7 +67,6 @@ def _last_position_statement(in_a_list: bool, a_subtask: bool):
     return prepared(_last_position(in_a_list, a_subtask))
 
 
-@functools.lru_cache(maxsize=4)
 def append_position(in_a_list: bool, a_subtask: bool):
     """The position after every sibling, as SQL for an INSERT's `position`: a
     create is then one statement. Its parameters: place_parameters(). Not
@@ -109,11 +108,15 @@ def position_after_last(place: Place) -> str:
     one position (the id then orders them, and the next move between them
     renumbers), and a renumbering keeps its group's last position, so what is
     appended after it meanwhile still comes last."""
+    return generate_key_between(last_position(place), None)
+
+
+def last_position(place: Place) -> str | None:
+    """The position of the last sibling of `place`, None for an empty group."""
     statement = _last_position_statement(
         place.list_id is not None, place.parent_id is not None
     )
-    last = Session.execute(statement, place_parameters(place)).scalar()
-    return generate_key_between(last, None)
+    return Session.execute(statement, place_parameters(place)).scalar()
 
 
 def _lock_group(user_id: str, place: Place) -> None:
@@ -224,8 +227,9 @@ _RENUMBER = (
 def _renumber(user_id: str, place: Place, moving_id, now, actor: str) -> dict:
     """Fresh short keys for the group (less the moving task), in its order;
     each sibling whose key changes is changed (updated_at, version). The last
-    keeps its key, so a task appended meanwhile (position_after_last,
-    which takes no lock) still comes after all of them. New keys by id."""
+    keeps its key, so a task appended meanwhile (append_position or
+    position_after_last, neither takes a lock) still comes after all of them.
+    New keys by id."""
     rows = Session.execute(
         _siblings_of(user_id, place, moving_id).order_by(TASKS.position, TASKS.id)
     ).all()

@@ -23,7 +23,7 @@ from ..recurrence.occurrences import (
     stored_reminders,
 )
 from ..reminders.models import Reminder
-from ..reminders.service import addressee, write_reminders
+from ..reminders.service import write_reminders
 from .completion import new_status, status_on_create
 from .guarded_writes import MAX_WRITE_ATTEMPTS, guarded_update, read_for_write
 from .lookup import TASK_ID, task_uuid
@@ -86,8 +86,7 @@ def add_task(user_id: str, fields: dict) -> Row:
     )
     task = Session.execute(statement, values | place_parameters(place)).one()
     if reminders:
-        to = addressee(task.created_by, task.user_id)
-        write_reminders(to, task.id, reminders, new=True)
+        write_reminders(task, reminders, new=True)
     return task
 
 
@@ -193,8 +192,7 @@ def update_task(
             if updated.list_id != old_list and updated.parent_id is None:
                 move_subtasks(old_owner, updated, now)
             if reminders is not None:
-                to = addressee(updated.created_by, updated.user_id)
-                write_reminders(to, updated.id, reminders, new=False)
+                write_reminders(updated, reminders, new=False)
             follow_status_change(updated.user_id, old_status, updated)
             Session.commit()
             return updated

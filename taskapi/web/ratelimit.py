@@ -70,21 +70,21 @@ class Counted(NamedTuple):
 
 
 class UserBudget:
-    """The limits of one setting, counted per key (a user, a feed) in one storage;
-    `wording` says them in the 429, `{limit}` standing for the setting's value."""
+    """Limits (a setting's text, e.g. "1000/minute"), counted per key (a user, a
+    feed) in one storage; `wording` says them in the 429, `{limit}` standing for
+    the text."""
 
     def __init__(
         self,
-        setting: str,
-        wording: str,
         limits_text: str,
+        wording: str,
         storage: Storage,
         prefix: str,
         blueprints=(),
         kind: str = "user",
         scope: str = SCOPE,
     ):
-        self.setting, self.wording = setting, wording
+        self.limits_text, self.wording = limits_text, wording
         self.blueprints = frozenset(blueprints)
         self.kind, self.scope = kind, scope
         self.items = parse_many(limits_text)
@@ -108,10 +108,9 @@ class UserBudget:
         return True, reported
 
     def refusal(self) -> str:
-        limit = current_app.config[self.setting]
         return (
-            f"{self.wording.format(limit=limit)} Retry after the number of seconds "
-            "in Retry-After."
+            f"{self.wording.format(limit=self.limits_text)} Retry after the number "
+            "of seconds in Retry-After."
         )
 
 
@@ -195,9 +194,9 @@ def init_app(app, limited_blueprints) -> None:
     storage = storage_from_string(uri)
 
     def budget(setting: str, wording: str, blueprints=(), **where) -> UserBudget:
-        limits_text, prefix = app.config[setting], app.config["RATELIMIT_KEY_PREFIX"]
+        prefix = app.config["RATELIMIT_KEY_PREFIX"]
         return UserBudget(
-            setting, wording, limits_text, storage, prefix, blueprints, **where
+            app.config[setting], wording, storage, prefix, blueprints, **where
         )
 
     app.extensions[EXTENSION] = budget(

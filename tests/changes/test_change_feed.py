@@ -15,7 +15,7 @@ from sqlalchemy import text, update
 from taskapi.core.columns import utcnow
 from taskapi.core.db import Session, get_engine
 from taskapi.tasks.models import Task
-from tests.support.changes import SyncClient, client_of, full_read
+from tests.support.changes import client_of, full_read
 from tests.support.responses import assert_error
 from tests.support.sql import explain_last_statement, sent_statements
 
@@ -216,15 +216,10 @@ def test_a_transaction_that_commits_after_a_later_one_was_read_is_not_skipped(
 @pytest.mark.postgres_only
 @pytest.mark.parametrize("run", range(3))
 def test_a_sync_client_ends_equal_to_a_full_read_under_concurrent_writers(
-    churn_server, run
+    live_server, run
 ):
-    alice = churn_server.user(f"syncer{run}")
-
-    def get(path):
-        response = alice.request("GET", path)
-        return response.status_code, response.get_json()
-
-    sync = SyncClient(get)
+    alice = live_server.user(f"syncer{run}")
+    sync = client_of(alice)
     sync.sync()
     stop = time.monotonic() + 4
     errors = []
@@ -278,5 +273,5 @@ def test_a_sync_client_ends_equal_to_a_full_read_under_concurrent_writers(
         thread.join()
     assert errors == []
     sync.sync(limit=20)
-    assert (sync.tasks, sync.lists) == full_read(get)
+    assert (sync.tasks, sync.lists) == full_read(sync.get)
     assert len(sync.tasks) > 10

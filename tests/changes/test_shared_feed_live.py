@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.support.changes import SyncClient, full_read
+from tests.support.changes import client_of, full_read
 from tests.support.servers import LiveUser
 from tests.support.sharing import remove, share
 from tests.support.users import new_user_id
@@ -28,10 +28,6 @@ class Caller(LiveUser):
         response = super().request(method, path, json=json, headers=headers)
         assert response.status_code < 500, (method, path, response.data[:500])
         return response
-
-    def reads(self, path):
-        response = self.get(path)
-        return response.status_code, response.get_json()
 
 
 def writer(user, lists, stop, seed, errors):
@@ -86,11 +82,9 @@ def membership_churn(owner, lists, members, stop, seed, errors):
 
 @pytest.mark.postgres_only
 @pytest.mark.parametrize("run", range(2))
-def test_a_members_sync_client_ends_equal_to_the_listings_under_churn(
-    churn_server, run
-):
+def test_a_members_sync_client_ends_equal_to_the_listings_under_churn(live_server, run):
     names = ("owner", "bob", "carol")
-    owner, bob, carol = (Caller(churn_server, name) for name in names)
+    owner, bob, carol = (Caller(live_server, name) for name in names)
     lists = []
     for n in range(3):
         made = owner.post("/lists", json={"name": f"Shared {n}"})
@@ -98,7 +92,7 @@ def test_a_members_sync_client_ends_equal_to_the_listings_under_churn(
         lists.append(made.get_json()["id"])
     for member in (bob, carol):
         share(owner, lists[0], member)
-    sync = SyncClient(bob.reads)
+    sync = client_of(bob)
     sync.sync()
     stop, errors = time.monotonic() + SECONDS, []
     threads = [
@@ -122,6 +116,6 @@ def test_a_members_sync_client_ends_equal_to_the_listings_under_churn(
         thread.join()
     assert errors == []
     sync.sync(limit=20)
-    assert (sync.tasks, sync.lists) == full_read(bob.reads)
+    assert (sync.tasks, sync.lists) == full_read(sync.get)
     # the run had substance: the churn may leave bob few lists at its very end
     assert polls > 5 and most_held > 10
