@@ -12,8 +12,7 @@ from werkzeug.exceptions import HTTPException
 from ..core.columns import utcnow
 from ..core.errors import unprocessable
 from ..recurrence.occurrences import check_recurrence, stored_reminders
-from ..tasks.completion import status_on_create
-from ..tasks.models import PRIORITY_RANK
+from ..tasks.service import new_task_row
 from .schemas import DocumentSchema, load_list, load_task
 
 NOT_IN_LISTS = "No list of the document has this id."
@@ -153,27 +152,14 @@ def _task_row(checked, index, entry, fields, list_ids, task_ids, entries):
 def _with_history(row, entry, fields, user_id: str, exported_by, now) -> None:
     """The rest of the row: what the create's fields say, the history the
     document keeps (created, completed), the importer as owner and author."""
-    status = status_on_create(fields)
+    row.update(new_task_row(user_id, fields, now))
     # only the exporting user stays assignee: no one else sees the new lists
     assigned = entry.get("assignee_id") is not None
     assigned = assigned and entry["assignee_id"] == exported_by
-    completed = status == "completed"
-    row.update(
-        user_id=user_id,
-        created_by=user_id,
-        changed_by=user_id,
-        assignee_id=user_id if assigned else None,
-        title=fields["title"],
-        description=fields.get("description"),
-        status=status,
-        completed=completed,
-        completed_at=(entry.get("completed_at") or now) if completed else None,
-        priority=PRIORITY_RANK[fields["priority"]],
-        due_date=fields.get("due_date"),
-        tags=fields.get("tags", []),
-        created_at=entry.get("created_at") or now,
-        updated_at=now,
-    )
+    row["assignee_id"] = user_id if assigned else None
+    row["created_at"] = entry.get("created_at") or now
+    if row["completed"]:
+        row["completed_at"] = entry.get("completed_at") or now
 
 
 def _position_key(entry: dict, index: int) -> tuple:

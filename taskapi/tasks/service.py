@@ -105,6 +105,28 @@ def can_add_in_bulk(fields: dict) -> bool:
     return fields.keys() <= BULK_FIELDS
 
 
+def new_task_row(user_id: str, fields: dict, now) -> dict:
+    """The columns a create writes from its checked fields, made by `user_id`
+    at `now`, whose place is theirs; the caller adds the id and the place."""
+    status = status_on_create(fields)
+    completed = status == "completed"
+    return {
+        "user_id": user_id,
+        "created_by": user_id,
+        "changed_by": user_id,
+        "title": fields["title"],
+        "description": fields.get("description"),
+        "priority": PRIORITY_RANK[fields["priority"]],
+        "due_date": fields.get("due_date"),
+        "tags": fields.get("tags", []),
+        "status": status,
+        "completed": completed,
+        "completed_at": now if completed else None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def add_inbox_tasks(user_id: str, fields_list: list[dict]) -> list[Row]:
     """Append tasks to the inbox, in order, with one read of its last position
     and one INSERT (a batch's run of plain creates): what add_task would insert
@@ -114,26 +136,8 @@ def add_inbox_tasks(user_id: str, fields_list: list[dict]) -> list[Row]:
     positions = [first, *generate_n_keys_between(first, None, len(fields_list) - 1)]
     rows = []
     for fields, position in zip(fields_list, positions, strict=True):
-        status = status_on_create(fields)
-        rows.append(
-            {
-                "id": uuid.uuid4(),
-                "user_id": user_id,
-                "created_by": user_id,
-                "changed_by": user_id,
-                "title": fields["title"],
-                "description": fields.get("description"),
-                "priority": PRIORITY_RANK[fields["priority"]],
-                "due_date": fields.get("due_date"),
-                "tags": fields.get("tags", []),
-                "status": status,
-                "completed": status == "completed",
-                "completed_at": now if status == "completed" else None,
-                "position": position,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
+        row = new_task_row(user_id, fields, now)
+        rows.append(row | {"id": uuid.uuid4(), "position": position})
     statement = insert(Task.__table__).returning(
         *task_columns(), sort_by_parameter_order=True
     )
