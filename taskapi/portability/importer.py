@@ -24,11 +24,15 @@ from .plan import Plan, plan
 
 
 def _positions(user_id: str, tasks: list) -> list[dict]:
-    """Copies of the rows, each sibling group in the document's order: its keys
-    as they were when valid and distinct, else new ones; the inbox's top level
+    """Copies of the rows, each sibling group in order of their valid keys, then
+    (malformed or none) in the document's order (a stable sort): its keys as
+    they were when valid and distinct, else new ones; the inbox's top level
     after what the inbox holds already."""
     groups: dict = {}
-    for _key, row in sorted(tasks, key=lambda item: item[0][:3]):
+    in_order = sorted(
+        tasks, key=lambda row: (row["position"] is None, row["position"] or "")
+    )
+    for row in in_order:
         groups.setdefault((row["list_id"], row["parent_id"]), []).append(dict(row))
     for (list_id, parent_id), rows in groups.items():
         kept = [row["position"] for row in rows]

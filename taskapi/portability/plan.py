@@ -26,7 +26,7 @@ class Plan:
     """The rows an import inserts, in order: lists, parents, subtasks."""
 
     lists: list = field(default_factory=list)
-    # (the sort key of its position among its siblings, the row)
+    # in the document's order; a position is None where the document's was not kept
     tasks: list = field(default_factory=list)
 
 
@@ -79,7 +79,7 @@ def plan(user_id: str, document: dict, labels: list[str] | None = None) -> Plan:
         if entry is not None:
             new_id = list_ids[entry["id"]]
             result.lists.append({**entry, "id": new_id})
-    series = {}
+    series, exported_by = {}, document.get("user_id")
     for index, loaded in enumerate(checked.tasks):
         if loaded is None:
             continue
@@ -90,10 +90,8 @@ def plan(user_id: str, document: dict, labels: list[str] | None = None) -> Plan:
         if row["recurrence"] is not None or entry.get("series_id"):
             key = entry.get("series_id") or entry["id"]
             row["series_id"] = task_ids.get(key) or series.setdefault(key, uuid.uuid4())
-        exported_by = document.get("user_id")
         _with_history(row, entry, fields, user_id, exported_by, now)
-        key = _position_key(entry, index)
-        result.tasks.append((key, {**row, "position": key[3]}))
+        result.tasks.append({**row, "position": _valid_position(entry)})
     checked.raise_any()
     return result
 
@@ -162,12 +160,11 @@ def _with_history(row, entry, fields, user_id: str, exported_by, now) -> None:
         row["completed_at"] = entry.get("completed_at") or now
 
 
-def _position_key(entry: dict, index: int) -> tuple:
-    """Siblings sort by their valid keys, then (malformed or none) by their
-    place in the document; the key itself last, None when not kept."""
+def _valid_position(entry: dict) -> str | None:
+    """The entry's position if it is a valid order key, else None."""
     position = entry.get("position")
     try:
         validate_order_key(position)
     except (FIError, TypeError, IndexError):
-        position = None
-    return (position is None, position or "", index, position)
+        return None
+    return position
