@@ -16,10 +16,9 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from tests.support.tokens import SignedIn
+from tests.support.tokens import INVALID, SignedIn
 
 TSCLIENT = Path(__file__).parent / "tsclient"
-INVALID = 'Bearer error="invalid_token"'
 Validator = jsonschema.Draft202012Validator
 
 

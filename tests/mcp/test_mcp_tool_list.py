@@ -4,22 +4,16 @@ and the whole list small enough for a model's context. And an access token that
 is expired, revoked or unknown is an HTTP 401 on every request, never a tool
 result."""
 
-import hashlib
 import json
-from datetime import timedelta
 
 import jsonschema
 import pytest
-from sqlalchemy import text
 
-from taskapi.core.columns import utcnow
-from taskapi.core.db import Session
 from tests.support.mcp import TOOLS, rpc
-from tests.support.tokens import create_access_token
+from tests.support.tokens import INVALID, create_access_token, expire
 from tests.support.users import bearer, make_token, new_user_id
 
 MAX_TOOL_LIST_BYTES = 16 * 1024
-INVALID = 'Bearer error="invalid_token"'
 READ_ONLY = {"find_tasks", "list_tasks", "get_task", "list_lists", "search", "fetch"}
 DESTRUCTIVE = {"delete_task", "delete_tasks"}
 
@@ -114,19 +108,6 @@ def access_token(alice):
     return create_access_token(alice, ["mcp", "tasks:write"])
 
 
-def _expire(app, token: str) -> None:
-    with app.app_context():
-        Session.execute(
-            text("UPDATE access_tokens SET expires_at = :past WHERE token_hash = :h"),
-            {
-                "past": utcnow() - timedelta(seconds=1),
-                "h": hashlib.sha256(token.encode()).hexdigest(),
-            },
-        )
-        Session.commit()
-        Session.remove()
-
-
 def _every_request_is_401(client, token: str, challenge: str = INVALID) -> None:
     for method, params in (
         ("initialize", {}),
@@ -153,7 +134,7 @@ def test_an_access_token_works_as_a_sign_in_token_until_it_expires(
         bearer(token),
     ).get_json()["result"]
     assert made["structuredContent"]["tasks"][0]["user_id"] == alice.id
-    _expire(app, token)
+    expire(app, token)
     _every_request_is_401(client, token)
 
 

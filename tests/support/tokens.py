@@ -1,8 +1,18 @@
 """Access tokens for tests: one made through the API with a user's sign-in token,
 a User that calls with it, and a signed-in user managing tokens on a live server."""
 
+import hashlib
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from taskapi.core.columns import utcnow
+from taskapi.core.db import Session
 from tests.support.servers import LiveServer
 from tests.support.users import User, bearer, make_token, new_user_id
+
+# The challenge of a request whose token is expired, revoked or unknown
+INVALID = 'Bearer error="invalid_token"'
 
 
 def create_access_token(user, scopes, name="A script", **body):
@@ -14,6 +24,20 @@ def create_access_token(user, scopes, name="A script", **body):
     )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
+
+
+def expire(app, token: str) -> None:
+    """Make the access token `token` expired a second ago, in the database."""
+    with app.app_context():
+        Session.execute(
+            text("UPDATE access_tokens SET expires_at = :past WHERE token_hash = :h"),
+            {
+                "past": utcnow() - timedelta(seconds=1),
+                "h": hashlib.sha256(token.encode()).hexdigest(),
+            },
+        )
+        Session.commit()
+        Session.remove()
 
 
 def with_access_token(user, token, prefix=None):

@@ -15,10 +15,13 @@ from taskapi.tokens.format import ALPHABET, LENGTH, checksum, new_token, well_fo
 from taskapi.tokens.service import BY_HASH_SQL
 from tests.support.responses import assert_error, assert_unauthorized
 from tests.support.sql import sent_statements as count_statements
-from tests.support.tokens import create_access_token, with_access_token
+from tests.support.tokens import (
+    INVALID,
+    create_access_token,
+    expire,
+    with_access_token,
+)
 from tests.support.users import User, bearer, new_user_id
-
-INVALID = 'Bearer error="invalid_token"'
 
 
 def test_a_new_token_is_shown_once_and_works_as_its_user(alice, prefix):
@@ -96,16 +99,7 @@ def test_an_expired_token_is_refused(app, alice):
     created = create_access_token(alice, ["tasks:read"], expires_in_days=1)
     script = with_access_token(alice, created["token"])
     assert script.get("/tasks").status_code == 200
-    with app.app_context():
-        Session.execute(
-            text("UPDATE access_tokens SET expires_at = :past WHERE token_hash = :h"),
-            {
-                "past": utcnow() - timedelta(seconds=1),
-                "h": hashlib.sha256(created["token"].encode()).hexdigest(),
-            },
-        )
-        Session.commit()
-        Session.remove()
+    expire(app, created["token"])
     response = script.get("/tasks")
     assert_unauthorized(response)
     assert response.headers["WWW-Authenticate"] == INVALID

@@ -14,10 +14,8 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 
 from tests.support.servers import LiveServer, gunicorn_process, wait_until
-from tests.support.tokens import SignedIn
+from tests.support.tokens import INVALID, SignedIn
 from tests.support.users import bearer
-
-INVALID = 'Bearer error="invalid_token"'
 
 
 @pytest.fixture(scope="module")
